@@ -1,0 +1,46 @@
+/* The eddy server's YAML configuration (see DESIGN.md "Config").
+ *
+ *   app: shop
+ *   kafka: { bootstrap.servers: localhost:9092 }   # or: embedded
+ *   http: { listen: 0.0.0.0:8080, advertised_url: http://localhost:8080 }
+ *   data_dir: ./data
+ *   commit_interval_ms: 100
+ *   embedded_kafka: { partitions: 4 }              # only with bootstrap.servers: embedded
+ *   views:
+ *     user_views: { from: pageviews, format: json, aggregate: count }
+ */
+#ifndef ED_SERVER_CONFIG_H
+#define ED_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#include "streams/engine.h"
+#include "streams/view.h"
+
+typedef struct {
+  char *path;                /* the file it was read from */
+  char *app;                 /* required, [A-Za-z0-9_.-]+ */
+  char *bootstrap_servers;   /* kafka."bootstrap.servers"; NULL when embedded */
+  int embedded_kafka;        /* kafka."bootstrap.servers" == "embedded" */
+  int embedded_partitions;   /* embedded_kafka.partitions; default 4 */
+  ed_kv_t *kafka;            /* every other kafka.* property, in file order */
+  size_t nkafka;
+  char *http_listen;         /* default "0.0.0.0:8080" */
+  char *http_advertised_url; /* default "http://localhost:<port>" */
+  char *data_dir;            /* default "./data" */
+  int commit_interval_ms;    /* default 100, 1..60000 */
+  ed_view_def_t *views;      /* at least one */
+  size_t nviews;
+} ed_config_t;
+
+/* Loads and checks @p path. On failure returns ED_ECONFIG (or ED_EIO,
+ * ED_ENOMEM) with one line in @p err naming the file, line and field, e.g.
+ * "shop.yaml:12: views.user_views.aggregate: unknown aggregate 'cnt'
+ * (expected count or sum(<field>))". Caller frees *out with
+ * ed_config_free(). */
+int ed_config_load(const char *path, ed_config_t **out, char *err, size_t errlen);
+
+/* NULL is a no-op. */
+void ed_config_free(ed_config_t *c);
+
+#endif

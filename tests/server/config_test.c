@@ -1,0 +1,426 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "server/config.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state) {
+  (void)state;
+  strcpy(dir, "/tmp/eddy_config_test.XXXXXX");
+  if (mkdtemp(dir) == NULL) return -1;
+  snprintf(path, sizeof path, "%s/shop.yaml", dir);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  unlink(path);
+  rmdir(dir);
+  return 0;
+}
+
+static void write_yaml(const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static ed_config_t *load_ok(const char *text) {
+  write_yaml(text);
+  ed_config_t *c = NULL;
+  char err[512] = "";
+  int rc = ed_config_load(path, &c, err, sizeof err);
+  if (rc != ED_OK) fail_msg("load failed (%d): %s", rc, err);
+  assert_non_null(c);
+  return c;
+}
+
+/* Loads @p text expecting @p rc and an error of "<path>" + @p want. */
+static void expect_err_rc(const char *text, int rc, const char *want) {
+  write_yaml(text);
+  ed_config_t *c = (ed_config_t *)(uintptr_t)0x1; /* must stay untouched */
+  char err[512] = "";
+  assert_int_equal(ed_config_load(path, &c, err, sizeof err), rc);
+  assert_ptr_equal(c, (ed_config_t *)(uintptr_t)0x1);
+  char full[700];
+  snprintf(full, sizeof full, "%s%s", path, want);
+  assert_string_equal(err, full);
+  assert_null(strchr(err, '\n'));
+}
+
+static void expect_err(const char *text, const char *want) {
+  expect_err_rc(text, ED_ECONFIG, want);
+}
+
+#define BASE "app: shop\nkafka:\n  bootstrap.servers: localhost:9092\n"
+
+/* ---- good configs ---- */
+
+static void test_full(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(
+      "# the shop\n"
+      "app: shop-1.x\n"
+      "kafka:\n"
+      "  bootstrap.servers: broker1:9092,broker2:9092\n"
+      "  security.protocol: SASL_SSL\n"
+      "  sasl.mechanism: PLAIN\n"
+      "  fetch.wait.max.ms: 50\n"
+      "http: { listen: 127.0.0.1:9090, advertised_url: http://shop-0.shop:9090 }\n"
+      "data_dir: /var/lib/eddy\n"
+      "commit_interval_ms: 250\n"
+      "embedded_kafka: { partitions: 8 }\n"
+      "views:\n"
+      "  user_views:\n"
+      "    from: pageviews\n"
+      "    format: string\n"
+      "    aggregate: count\n"
+      "  revenue:\n"
+      "    from: orders\n"
+      "    aggregate: sum( amount )\n"
+      "  by_country.v2:\n"
+      "    from: orders.v2\n"
+      "    format: json\n"
+      "    aggregate: { orders: count, revenue: sum(amount), _qty: sum(qty_2) }\n");
+  assert_string_equal(c->path, path);
+  assert_string_equal(c->app, "shop-1.x");
+  assert_string_equal(c->bootstrap_servers, "broker1:9092,broker2:9092");
+  assert_int_equal(c->embedded_kafka, 0);
+  assert_int_equal(c->embedded_partitions, 8);
+  assert_int_equal(c->nkafka, 3);
+  assert_string_equal(c->kafka[0].name, "security.protocol");
+  assert_string_equal(c->kafka[0].value, "SASL_SSL");
+  assert_string_equal(c->kafka[1].name, "sasl.mechanism");
+  assert_string_equal(c->kafka[1].value, "PLAIN");
+  assert_string_equal(c->kafka[2].name, "fetch.wait.max.ms");
+  assert_string_equal(c->kafka[2].value, "50");
+  assert_string_equal(c->http_listen, "127.0.0.1:9090");
+  assert_string_equal(c->http_advertised_url, "http://shop-0.shop:9090");
+  assert_string_equal(c->data_dir, "/var/lib/eddy");
+  assert_int_equal(c->commit_interval_ms, 250);
+
+  assert_int_equal(c->nviews, 3);
+  ed_view_def_t *v = &c->views[0];
+  assert_string_equal(v->name, "user_views");
+  assert_string_equal(v->from, "pageviews");
+  assert_int_equal(v->format, ED_FORMAT_STRING);
+  assert_int_equal(v->naggs, 1);
+  assert_string_equal(v->aggs[0].column, "count");
+  assert_int_equal(v->aggs[0].kind, ED_AGG_COUNT);
+  assert_null(v->aggs[0].field);
+
+  v = &c->views[1];
+  assert_string_equal(v->name, "revenue");
+  assert_int_equal(v->format, ED_FORMAT_JSON);
+  assert_int_equal(v->naggs, 1);
+  assert_string_equal(v->aggs[0].column, "sum_amount");
+  assert_int_equal(v->aggs[0].kind, ED_AGG_SUM);
+  assert_string_equal(v->aggs[0].field, "amount");
+
+  v = &c->views[2];
+  assert_string_equal(v->name, "by_country.v2");
+  assert_string_equal(v->from, "orders.v2");
+  assert_int_equal(v->naggs, 3);
+  assert_string_equal(v->aggs[0].column, "orders");
+  assert_int_equal(v->aggs[0].kind, ED_AGG_COUNT);
+  assert_null(v->aggs[0].field);
+  assert_string_equal(v->aggs[1].column, "revenue");
+  assert_int_equal(v->aggs[1].kind, ED_AGG_SUM);
+  assert_string_equal(v->aggs[1].field, "amount");
+  assert_string_equal(v->aggs[2].column, "_qty");
+  assert_string_equal(v->aggs[2].field, "qty_2");
+  ed_config_free(c);
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "views:\n  v:\n    from: t\n    aggregate: count\n");
+  assert_string_equal(c->app, "shop");
+  assert_string_equal(c->bootstrap_servers, "localhost:9092");
+  assert_int_equal(c->nkafka, 0);
+  assert_null(c->kafka);
+  assert_string_equal(c->http_listen, "0.0.0.0:8080");
+  assert_string_equal(c->http_advertised_url, "http://localhost:8080");
+  assert_string_equal(c->data_dir, "./data");
+  assert_int_equal(c->commit_interval_ms, 100);
+  assert_int_equal(c->embedded_kafka, 0);
+  assert_int_equal(c->embedded_partitions, 4);
+  assert_int_equal(c->nviews, 1);
+  assert_int_equal(c->views[0].format, ED_FORMAT_JSON);
+  ed_config_free(c);
+}
+
+static void test_embedded_and_flow_style(void **state) {
+  (void)state;
+  /* The header's example, flow style with colons inside plain scalars. */
+  ed_config_t *c = load_ok(
+      "app: shop\n"
+      "kafka: { bootstrap.servers: embedded, linger.ms: 5 }\n"
+      "http: { listen: \"[::]:9091\" }\n"
+      "views:\n"
+      "  user_views: { from: pageviews, format: json, aggregate: count }\n");
+  assert_int_equal(c->embedded_kafka, 1);
+  assert_null(c->bootstrap_servers);
+  assert_int_equal(c->embedded_partitions, 4);
+  assert_int_equal(c->nkafka, 1);
+  assert_string_equal(c->kafka[0].name, "linger.ms");
+  assert_string_equal(c->http_listen, "[::]:9091");
+  assert_string_equal(c->http_advertised_url, "http://localhost:9091");
+  ed_config_free(c);
+}
+
+static void test_aggregate_forms(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "views:\n"
+                                "  a: { from: t, aggregate: \"  sum (\\tx )  \" }\n"
+                                "  b:\n"
+                                "    from: t\n"
+                                "    aggregate:\n"
+                                "      n: count\n"
+                                "      Total: sum(price)\n");
+  assert_string_equal(c->views[0].aggs[0].column, "sum_x");
+  assert_string_equal(c->views[0].aggs[0].field, "x");
+  assert_int_equal(c->views[1].naggs, 2);
+  assert_string_equal(c->views[1].aggs[1].column, "Total");
+  ed_config_free(c);
+}
+
+static void test_max_aggs(void **state) {
+  (void)state;
+  char yaml[4096];
+  size_t n = (size_t)snprintf(yaml, sizeof yaml, BASE "views:\n  v:\n    from: t\n    aggregate:\n");
+  for (int i = 0; i < ED_VIEW_MAX_AGGS; i++)
+    n += (size_t)snprintf(yaml + n, sizeof yaml - n, "      c%d: sum(f%d)\n", i, i);
+  ed_config_t *c = load_ok(yaml);
+  assert_int_equal(c->views[0].naggs, ED_VIEW_MAX_AGGS);
+  assert_string_equal(c->views[0].aggs[ED_VIEW_MAX_AGGS - 1].column, "c31");
+  ed_config_free(c);
+
+  n += (size_t)snprintf(yaml + n, sizeof yaml - n, "      one_more: count\n");
+  expect_err(yaml, ":7: views.v.aggregate: expected 1..32 aggregates, got 33");
+}
+
+static void test_free_null(void **state) {
+  (void)state;
+  ed_config_free(NULL);
+}
+
+/* ---- bad configs ---- */
+
+static void test_missing_file(void **state) {
+  (void)state;
+  ed_config_t *c = NULL;
+  char err[256], p[160];
+  snprintf(p, sizeof p, "%s/nope.yaml", dir);
+  assert_int_equal(ed_config_load(p, &c, err, sizeof err), ED_EIO);
+  assert_null(c);
+  char want[300];
+  snprintf(want, sizeof want, "%s: cannot read: No such file or directory", p);
+  assert_string_equal(err, want);
+  /* A directory is not a file. */
+  assert_int_equal(ed_config_load(dir, &c, err, sizeof err), ED_EIO);
+  snprintf(want, sizeof want, "%s: cannot read: Is a directory", dir);
+  assert_string_equal(err, want);
+}
+
+static void test_syntax_error(void **state) {
+  (void)state;
+  expect_err("app: shop\nkafka: [\nviews: x: y\n",
+             ":3: YAML syntax error: did not find expected ',' or ']'");
+  expect_err("app: shop\n  bad: indent\n", ":2: YAML syntax error: mapping values are not allowed in this context");
+  expect_err("app: \"unterminated\n", ":2: YAML syntax error: found unexpected end of stream");
+}
+
+static void test_top_level(void **state) {
+  (void)state;
+  expect_err("", ": empty configuration (expected app, kafka and views)");
+  expect_err("# only a comment\n", ": empty configuration (expected app, kafka and views)");
+  expect_err("- app\n- kafka\n",
+             ":1: expected a mapping (app, kafka, views, ...) at the top level, got a list");
+  expect_err(BASE "views: {v: {from: t, aggregate: count}}\nlisten: 1\n", ":5: listen: unknown key");
+  expect_err(BASE "views: {v: {from: t, aggregate: count}}\napp: other\n", ":5: app: duplicate key");
+  expect_err(BASE "views: {v: {from: t, aggregate: count}}\n---\napp: two\n",
+             ":6: expected one YAML document, found another");
+}
+
+static void test_required(void **state) {
+  (void)state;
+  expect_err("kafka: {bootstrap.servers: x}\nviews: {v: {from: t, aggregate: count}}\n",
+             ": app: missing (required)");
+  expect_err("app: shop\nviews: {v: {from: t, aggregate: count}}\n", ": kafka: missing (required)");
+  expect_err(BASE, ": views: missing (required)");
+  expect_err("app: shop\nkafka:\n  linger.ms: 5\nviews: {v: {from: t, aggregate: count}}\n",
+             ":3: kafka.bootstrap.servers: missing (required)");
+}
+
+static void test_app(void **state) {
+  (void)state;
+  expect_err("app: my shop\n", ":1: app: expected a name [A-Za-z0-9_.-]+, got 'my shop'");
+  expect_err("app:\nkafka: {}\n", ":1: app: expected a name [A-Za-z0-9_.-]+, got nothing");
+  expect_err("app: [a]\n", ":1: app: expected a name [A-Za-z0-9_.-]+, got a list");
+}
+
+static void test_numbers(void **state) {
+  (void)state;
+  expect_err("app: shop\n\ncommit_interval_ms: fast\n",
+             ":3: commit_interval_ms: expected an integer 1..60000, got 'fast'");
+  expect_err("app: shop\ncommit_interval_ms: 0\n",
+             ":2: commit_interval_ms: expected an integer 1..60000, got '0'");
+  expect_err("app: shop\ncommit_interval_ms: 60001\n",
+             ":2: commit_interval_ms: expected an integer 1..60000, got '60001'");
+  expect_err("app: shop\ncommit_interval_ms: -5\n",
+             ":2: commit_interval_ms: expected an integer 1..60000, got '-5'");
+  expect_err("app: shop\ncommit_interval_ms: 99999999999999999999\n",
+             ":2: commit_interval_ms: expected an integer 1..60000, got '99999999999999999999'");
+  expect_err("app: shop\nembedded_kafka:\n  partitions: 257\n",
+             ":3: embedded_kafka.partitions: expected an integer 1..256, got '257'");
+  expect_err("app: shop\nembedded_kafka:\n  partitions: 0\n",
+             ":3: embedded_kafka.partitions: expected an integer 1..256, got '0'");
+  expect_err("app: shop\nembedded_kafka: { replicas: 3 }\n",
+             ":2: embedded_kafka.replicas: unknown key (expected partitions)");
+  expect_err("app: shop\nembedded_kafka: 4\n",
+             ":2: embedded_kafka: expected a mapping (partitions), got a scalar");
+}
+
+static void test_kafka_and_http(void **state) {
+  (void)state;
+  expect_err("app: shop\nkafka: localhost:9092\n",
+             ":2: kafka: expected a mapping of librdkafka properties, got a scalar");
+  expect_err("app: shop\nkafka:\n  bootstrap.servers: x\n  sasl: { a: b }\n",
+             ":4: kafka.sasl: expected a property value, got a mapping");
+  expect_err("app: shop\nkafka:\n  bootstrap.servers:\n",
+             ":3: kafka.bootstrap.servers: expected host:port[,host:port...] or embedded, got nothing");
+  expect_err(BASE "http:\n  listen: 8080\n", ":5: http.listen: expected host:port, got '8080'");
+  expect_err(BASE "http:\n  listen: localhost:http\n",
+             ":5: http.listen: expected host:port, got 'localhost:http'");
+  expect_err(BASE "http:\n  advertised_url: shop:8080\n",
+             ":5: http.advertised_url: expected an http:// or https:// URL, got 'shop:8080'");
+  expect_err(BASE "http:\n  port: 8080\n", ":5: http.port: unknown key (expected listen or advertised_url)");
+}
+
+#define VIEW_HEAD BASE "data_dir: /tmp\nviews:\n  user_views:\n    from: pageviews\n"
+/* VIEW_HEAD ends at line 6; the next line is 7. */
+
+static void test_views(void **state) {
+  (void)state;
+  expect_err(BASE "views: {}\n", ":4: views: expected at least one view");
+  expect_err(BASE "views: [a]\n", ":4: views: expected a mapping of view name to view, got a list");
+  expect_err(BASE "views:\n  v: count\n",
+             ":5: views.v: expected a mapping (from, format, aggregate), got a scalar");
+  expect_err(BASE "views:\n  my view: {from: t, aggregate: count}\n",
+             ":5: views.my view: bad view name 'my view' (expected [A-Za-z0-9_.-]+)");
+  expect_err(BASE "views:\n  ..: {from: t, aggregate: count}\n",
+             ":5: views...: bad view name '..' (expected [A-Za-z0-9_.-]+)");
+  expect_err(BASE "views:\n  v: {from: t, aggregate: count}\n  v: {from: u, aggregate: count}\n",
+             ":6: views.v: duplicate key");
+  expect_err(BASE "views:\n  v:\n    aggregate: count\n", ":6: views.v.from: missing (required)");
+  expect_err(VIEW_HEAD, ":6: views.user_views.aggregate: missing (required)");
+  expect_err(VIEW_HEAD "    format: avro\n", ":7: views.user_views.format: expected json or string, got 'avro'");
+  expect_err(BASE "views:\n  v:\n    from: my topic\n",
+             ":6: views.v.from: expected a topic name [A-Za-z0-9._-]{1,249}, got 'my topic'");
+  expect_err(VIEW_HEAD "    agregate: count\n",
+             ":7: views.user_views.agregate: unknown key (expected from, format or aggregate)");
+}
+
+static void test_unsupported(void **state) {
+  (void)state;
+  expect_err(VIEW_HEAD "    key: user\n",
+             ":7: views.user_views.key: grouping by a field needs repartitioning, not supported yet");
+  expect_err(VIEW_HEAD "    where: page != \"/health\"\n",
+             ":7: views.user_views.where: filters are not supported yet");
+  expect_err(VIEW_HEAD "    window: { type: tumbling, size: 1h }\n",
+             ":7: views.user_views.window: windowed aggregation is not supported yet");
+  expect_err(VIEW_HEAD "    to: out\n",
+             ":7: views.user_views.to: writing a view to a topic is not supported yet");
+  expect_err(VIEW_HEAD "    timestamp: ts\n",
+             ":7: views.user_views.timestamp: event-time timestamps are not supported yet");
+  expect_err(VIEW_HEAD "    on_error: skip\n",
+             ":7: views.user_views.on_error: on_error policies are not supported yet");
+}
+
+static void test_aggregate_errors(void **state) {
+  (void)state;
+  expect_err(VIEW_HEAD "    aggregate: cnt\n",
+             ":7: views.user_views.aggregate: unknown aggregate 'cnt' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: avg(x)\n",
+             ":7: views.user_views.aggregate: unknown aggregate 'avg' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: latest\n",
+             ":7: views.user_views.aggregate: unknown aggregate 'latest' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: sum(a.b)\n",
+             ":7: views.user_views.aggregate: sum(a.b): expected a top-level JSON field name [A-Za-z0-9_]+");
+  expect_err(VIEW_HEAD "    aggregate: sum()\n",
+             ":7: views.user_views.aggregate: sum(): expected a top-level JSON field name [A-Za-z0-9_]+");
+  expect_err(VIEW_HEAD "    aggregate: sum\n",
+             ":7: views.user_views.aggregate: sum needs a field: sum(<field>)");
+  expect_err(VIEW_HEAD "    aggregate: sum(a b)\n",
+             ":7: views.user_views.aggregate: malformed aggregate 'sum(a b)' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: sum(a\n",
+             ":7: views.user_views.aggregate: malformed aggregate 'sum(a' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: count(x)\n",
+             ":7: views.user_views.aggregate: count takes no field, got 'count(x)'");
+  expect_err(VIEW_HEAD "    aggregate: count x\n",
+             ":7: views.user_views.aggregate: unknown aggregate 'count x' (expected count or sum(<field>))");
+  expect_err(VIEW_HEAD "    aggregate: [count]\n",
+             ":7: views.user_views.aggregate: expected count, sum(<field>) or a mapping of column: "
+             "aggregate, got a list");
+  expect_err(VIEW_HEAD "    aggregate: {}\n",
+             ":7: views.user_views.aggregate: expected 1..32 aggregates, got 0");
+  expect_err(VIEW_HEAD "    aggregate:\n",
+             ":7: views.user_views.aggregate: expected count or sum(<field>), got nothing");
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      1st: count\n",
+             ":9: views.user_views.aggregate.1st: expected a column name [A-Za-z_][A-Za-z0-9_]*, got '1st'");
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      n: sum(x)\n",
+             ":9: views.user_views.aggregate.n: duplicate key");
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      t: total(x)\n",
+             ":9: views.user_views.aggregate.t: unknown aggregate 'total' (expected count or sum(<field>))");
+  /* sum needs JSON, whichever order the keys come in. */
+  expect_err(VIEW_HEAD "    aggregate: sum(amount)\n    format: string\n",
+             ":7: views.user_views.aggregate: sum(amount) needs format: json");
+  expect_err(VIEW_HEAD "    format: string\n    aggregate: { n: count, s: sum(amount) }\n",
+             ":8: views.user_views.aggregate: sum(amount) needs format: json");
+}
+
+static void test_error_buffer_small(void **state) {
+  (void)state;
+  write_yaml("app: my shop\n");
+  ed_config_t *c = NULL;
+  char err[8];
+  assert_int_equal(ed_config_load(path, &c, err, sizeof err), ED_ECONFIG);
+  assert_int_equal(strlen(err), sizeof err - 1);
+  assert_null(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_full),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_embedded_and_flow_style),
+      cmocka_unit_test(test_aggregate_forms),
+      cmocka_unit_test(test_max_aggs),
+      cmocka_unit_test(test_free_null),
+      cmocka_unit_test(test_missing_file),
+      cmocka_unit_test(test_syntax_error),
+      cmocka_unit_test(test_top_level),
+      cmocka_unit_test(test_required),
+      cmocka_unit_test(test_app),
+      cmocka_unit_test(test_numbers),
+      cmocka_unit_test(test_kafka_and_http),
+      cmocka_unit_test(test_views),
+      cmocka_unit_test(test_unsupported),
+      cmocka_unit_test(test_aggregate_errors),
+      cmocka_unit_test(test_error_buffer_small),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
