@@ -23,7 +23,8 @@ typedef struct {
 /* ---- errors ---- */
 
 /* Writes "<path>:<line>: <field>: <problem>"; without a node the line is
- * left out, and an empty @p field (the top level) is left out too. Always returns ED_ECONFIG so callers can `return fail(...)`. */
+ * left out, and an empty @p field (the top level) is left out too. Always
+ * returns ED_ECONFIG so callers can `return fail(...)`. */
 static int fail(ctx_t *cx, const yaml_node_t *at, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -89,7 +90,8 @@ static int is_null(const yaml_node_t *n) {
 /* Gets a non-null scalar's text, or fails saying @p what was expected. */
 static int get_scalar(ctx_t *cx, const yaml_node_t *n, const char *field, const char *what,
                       const char **out) {
-  if (n->type != YAML_SCALAR_NODE) return fail(cx, n, field, "expected %s, got %s", what, node_kind(n));
+  if (n->type != YAML_SCALAR_NODE)
+    return fail(cx, n, field, "expected %s, got %s", what, node_kind(n));
   if (is_null(n)) return fail(cx, n, field, "expected %s, got nothing", what);
   *out = scalar_text(n);
   return ED_OK;
@@ -111,7 +113,8 @@ static yaml_node_t *pair_value(ctx_t *cx, const yaml_node_pair_t *p) {
  * libyaml does not reject duplicate keys, and a silently ignored second
  * "aggregate:" is worse than an error. */
 static int check_mapping(ctx_t *cx, const yaml_node_t *m, const char *field, const char *what) {
-  if (m->type != YAML_MAPPING_NODE) return fail(cx, m, field, "expected %s, got %s", what, node_kind(m));
+  if (m->type != YAML_MAPPING_NODE)
+    return fail(cx, m, field, "expected %s, got %s", what, node_kind(m));
   for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
     yaml_node_t *k = pair_key(cx, p);
     if (k->type != YAML_SCALAR_NODE || *scalar_text(k) == '\0')
@@ -187,8 +190,7 @@ static long listen_port(const char *listen) {
 
 /* ---- top-level keys ---- */
 
-static int parse_app(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
-                     const yaml_node_t *n) {
+static int parse_app(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
   const char *s;
   int rc = get_scalar(cx, n, "app", "a name [A-Za-z0-9_.-]+", &s);
@@ -211,8 +213,7 @@ static int add_kafka_prop(ctx_t *cx, ed_config_t *c, const char *name, const cha
   return ED_OK;
 }
 
-static int parse_kafka(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
-                       const yaml_node_t *n) {
+static int parse_kafka(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   int rc = check_mapping(cx, n, "kafka", "a mapping of librdkafka properties");
   if (rc != ED_OK) return rc;
   if (map_len(n) > 0) {
@@ -250,8 +251,7 @@ static int parse_kafka(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
   return ED_OK;
 }
 
-static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
-                      const yaml_node_t *n) {
+static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
   int rc = check_mapping(cx, n, "http", "a mapping (listen, advertised_url)");
   if (rc != ED_OK) return rc;
@@ -279,8 +279,7 @@ static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
   return ED_OK;
 }
 
-static int parse_data_dir(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
-                          const yaml_node_t *n) {
+static int parse_data_dir(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
   const char *s;
   int rc = get_scalar(cx, n, "data_dir", "a directory", &s);
@@ -345,8 +344,7 @@ static int parse_agg(ctx_t *cx, const yaml_node_t *n, const char *field, const c
     return fail(cx, n, field, "unknown aggregate '%s' (expected count or sum(<field>))", s);
 
   if (fnlen == 5 && memcmp(fn, "count", 5) == 0) {
-    if (has_args && arg[0] != '\0')
-      return fail(cx, n, field, "count takes no field, got '%s'", s);
+    if (has_args && arg[0] != '\0') return fail(cx, n, field, "count takes no field, got '%s'", s);
     a->kind = ED_AGG_COUNT;
     a->field = NULL;
     return set_str(cx, &a->column, column ? column : "count");
@@ -407,8 +405,8 @@ static const struct {
     {"on_error", "on_error policies are not supported yet"},
 };
 
-static int parse_view(ctx_t *cx, ed_view_def_t *v, const yaml_node_t *key, const yaml_node_t *n,
-                      const char *vfield) {
+static int parse_view(ctx_t *cx, ed_view_def_t *v, const yaml_node_t *name_node,
+                      const yaml_node_t *n, const char *vfield) {
   int rc = check_mapping(cx, n, vfield, "a mapping (from, format, aggregate)");
   if (rc != ED_OK) return rc;
   const yaml_node_t *agg = NULL;
@@ -428,9 +426,12 @@ static int parse_view(ctx_t *cx, ed_view_def_t *v, const yaml_node_t *key, const
     } else if (strcmp(key, "format") == 0) {
       rc = get_scalar(cx, val, field, "json or string", &s);
       if (rc != ED_OK) return rc;
-      if (strcmp(s, "json") == 0) v->format = ED_FORMAT_JSON;
-      else if (strcmp(s, "string") == 0) v->format = ED_FORMAT_STRING;
-      else return fail(cx, val, field, "expected json or string, got '%s'", s);
+      if (strcmp(s, "json") == 0)
+        v->format = ED_FORMAT_JSON;
+      else if (strcmp(s, "string") == 0)
+        v->format = ED_FORMAT_STRING;
+      else
+        return fail(cx, val, field, "expected json or string, got '%s'", s);
     } else if (strcmp(key, "aggregate") == 0) {
       agg = val;
       rc = parse_aggregate(cx, v, val, field);
@@ -445,18 +446,17 @@ static int parse_view(ctx_t *cx, ed_view_def_t *v, const yaml_node_t *key, const
   char field[CFG_FIELD_MAX];
   if (!have_from) {
     subfield(field, vfield, "from");
-    return fail(cx, key, field, "missing (required)");
+    return fail(cx, name_node, field, "missing (required)");
   }
   subfield(field, vfield, "aggregate");
-  if (agg == NULL) return fail(cx, key, field, "missing (required)");
+  if (agg == NULL) return fail(cx, name_node, field, "missing (required)");
   for (size_t i = 0; i < v->naggs; i++)
     if (v->aggs[i].kind == ED_AGG_SUM && v->format != ED_FORMAT_JSON)
       return fail(cx, agg, field, "sum(%s) needs format: json", v->aggs[i].field);
   return ED_OK;
 }
 
-static int parse_views(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
-                       const yaml_node_t *n) {
+static int parse_views(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
   int rc = check_mapping(cx, n, "views", "a mapping of view name to view");
   if (rc != ED_OK) return rc;
@@ -499,11 +499,13 @@ static const struct {
 
 static int parse_root(ctx_t *cx, ed_config_t *c, const yaml_node_t *root) {
   if (root->type != YAML_MAPPING_NODE)
-    return fail(cx, root, "", "expected a mapping (app, kafka, views, ...) at the top level, got %s",
+    return fail(cx, root, "",
+                "expected a mapping (app, kafka, views, ...) at the top level, got %s",
                 node_kind(root));
   int rc = check_mapping(cx, root, "", "a mapping");
   if (rc != ED_OK) return rc;
-  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+       p++) {
     yaml_node_t *k = pair_key(cx, p);
     const char *key = scalar_text(k);
     size_t i = 0;

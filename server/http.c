@@ -40,6 +40,7 @@ struct ed_http {
   h2o_multithread_receiver_t stop_receiver;
   h2o_multithread_message_t stop_msg;
   int stopping; /* server thread only */
+  int leaked;   /* set by the server thread: h2o state left to process exit */
   pthread_t thread;
 };
 
@@ -210,6 +211,49 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
   }
 }
 
+/* Frees the h2o state (not @p h itself). */
+static void teardown(ed_http_t *h) {
+  h2o_multithread_queue_t *ctx_queue = h->ctx.queue;
+  if (h->listener != NULL) h2o_socket_close(h->listener);
+  h->listener = NULL;
+  h2o_multithread_unregister_receiver(h->queue, &h->stop_receiver);
+  h2o_multithread_destroy_queue(h->queue);
+  h2o_context_dispose(&h->ctx); /* destroys ctx_queue */
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
+  /* h2o 2.2's evloop h2o_multithread_destroy_queue() closes the queue's
+   * sockets but never frees the queue itself (fixed in later versions) */
+  free(h->queue);
+  free(ctx_queue);
+#else
+  (void)ctx_queue;
+#endif
+  h2o_evloop_run(h->loop, 0); /* let closed sockets be released */
+  h2o_evloop_destroy(h->loop);
+  h2o_config_dispose(&h->config);
+}
+
+/* h2o 2.2 keeps per-thread free lists (memory pool chunks, socket buffers)
+ * in thread-local variables that nothing frees when the thread ends. The
+ * server thread empties them before it returns, so a stopped server leaves
+ * no memory behind. */
+static void drain_thread_caches(void) {
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
+  h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
+  while (r->cnt != 0) free(h2o_mem_alloc_recycle(r, 1));
+  /* the pool's chunk cache is private to h2o: take every cached chunk into a
+   * pool (four 1008-byte allocations fill a 4 KiB chunk; larger ones would
+   * bypass the chunks), then free the chunks, whose first word links them */
+  h2o_mem_pool_t pool;
+  h2o_mem_init_pool(&pool);
+  for (int i = 0; i < 4 * 32; i++) h2o_mem_alloc_pool(&pool, 1008);
+  for (void *chunk = pool.chunks; chunk != NULL;) {
+    void *next = *(void **)chunk;
+    free(chunk);
+    chunk = next;
+  }
+#endif
+}
+
 /* ---- the server thread ---- */
 
 static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages) {
@@ -237,34 +281,19 @@ static void *server_main(void *arg) {
    * a connection busy writing picks the timeout up when its write ends. */
   h->ctx.http1.req_timeout.timeout = 0;
   for (int i = 0; i < ED_HTTP_DRAIN_ROUNDS && conns_open(h); i++) h2o_evloop_run(h->loop, 10);
+  if (conns_open(h)) {
+    /* a client that stopped reading: h2o cannot free a live connection, so
+     * leave the server's h2o state to the process exit rather than crash */
+    ed_log_warn("http: connections still open at stop; leaving them to the process exit");
+    h->leaked = 1;
+    return NULL;
+  }
+  teardown(h);
+  drain_thread_caches();
   return NULL;
 }
 
 /* ---- public API ---- */
-
-static void teardown(ed_http_t *h, int context_inited) {
-  if (context_inited) {
-    h2o_multithread_queue_t *ctx_queue = h->ctx.queue;
-    h2o_multithread_unregister_receiver(h->queue, &h->stop_receiver);
-    h2o_multithread_destroy_queue(h->queue);
-    h2o_context_dispose(&h->ctx); /* destroys ctx_queue */
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
-    /* h2o 2.2's evloop h2o_multithread_destroy_queue() closes the queue's
-     * sockets but never frees the queue itself (fixed in later versions) */
-    free(h->queue);
-    free(ctx_queue);
-#else
-    (void)ctx_queue;
-#endif
-  }
-  if (h->listener != NULL) h2o_socket_close(h->listener);
-  if (h->loop != NULL) {
-    h2o_evloop_run(h->loop, 0); /* let closed sockets be released */
-    h2o_evloop_destroy(h->loop);
-  }
-  h2o_config_dispose(&h->config);
-  free(h);
-}
 
 int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t errlen) {
   *out = NULL;
@@ -314,7 +343,8 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) {
     snprintf(err, errlen, "cannot start the HTTP thread: %s", strerror(rc));
-    teardown(h, 1);
+    teardown(h);
+    free(h);
     return ED_ENOMEM;
   }
   ed_log_info("http: listening on %s (port %d)", conf->listen, port);
@@ -327,12 +357,6 @@ int ed_http_port(const ed_http_t *h) { return h ? h->port : 0; }
 void ed_http_stop(ed_http_t *h) {
   if (h == NULL) return;
   h2o_multithread_send_message(&h->stop_receiver, &h->stop_msg);
-  pthread_join(h->thread, NULL);
-  if (conns_open(h)) {
-    /* a client that stopped reading: h2o cannot free a live connection, so
-     * leave the server's memory to the process exit rather than crash */
-    ed_log_warn("http: connections still open at stop; not freeing the server");
-    return;
-  }
-  teardown(h, 1);
+  pthread_join(h->thread, NULL); /* the thread tore h2o down */
+  if (!h->leaked) free(h);
 }

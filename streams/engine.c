@@ -215,8 +215,12 @@ static void assign(ed_view_t *v, rd_kafka_topic_partition_list_t *parts) {
      * without state is built from the beginning. */
     tp->offset = t->next_offset >= 0 ? t->next_offset : RD_KAFKA_OFFSET_BEGINNING;
     t->active = 1;
-    ed_log_info("view %s: assigned partition %d, resuming at %s%lld", v->def->name, (int)p,
-                t->next_offset >= 0 ? "offset " : "the beginning", t->next_offset >= 0 ? (long long)t->next_offset : 0LL);
+    if (t->next_offset >= 0)
+      ed_log_info("view %s: assigned partition %d, resuming at offset %lld", v->def->name,
+                  (int)p, (long long)t->next_offset);
+    else
+      ed_log_info("view %s: assigned partition %d, no local state: reading from the beginning",
+                  v->def->name, (int)p);
   }
   rd_kafka_resp_err_t kerr = rd_kafka_assign(v->rk, parts);
   if (kerr) ed_log_error("view %s: assign failed: %s", v->def->name, rd_kafka_err2str(kerr));

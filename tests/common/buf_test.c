@@ -42,17 +42,17 @@ static void test_json_escapes(void **state) {
 
 static void test_json_utf8(void **state) {
   (void)state;
-  EXPECT_JSON("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* é */
-  EXPECT_JSON("\xe2\x82\xac", "\"\xe2\x82\xac\"");               /* € */
-  EXPECT_JSON("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");       /* 😀 */
+  EXPECT_JSON("caf\xc3\xa9", "\"caf\xc3\xa9\"");           /* é */
+  EXPECT_JSON("\xe2\x82\xac", "\"\xe2\x82\xac\"");         /* € */
+  EXPECT_JSON("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""); /* 😀 */
   /* Invalid UTF-8: each bad byte becomes \u00XX. */
   EXPECT_JSON("\xff", "\"\\u00ff\"");
-  EXPECT_JSON("a\xc3", "\"a\\u00c3\"");                          /* truncated sequence */
-  EXPECT_JSON("\xc3(", "\"\\u00c3(\"");                          /* bad continuation */
-  EXPECT_JSON("\xc0\xaf", "\"\\u00c0\\u00af\"");                 /* overlong '/' */
-  EXPECT_JSON("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");      /* UTF-16 surrogate */
+  EXPECT_JSON("a\xc3", "\"a\\u00c3\"");                                /* truncated sequence */
+  EXPECT_JSON("\xc3(", "\"\\u00c3(\"");                                /* bad continuation */
+  EXPECT_JSON("\xc0\xaf", "\"\\u00c0\\u00af\"");                       /* overlong '/' */
+  EXPECT_JSON("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");            /* UTF-16 surrogate */
   EXPECT_JSON("\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\""); /* > U+10FFFF */
-  EXPECT_JSON("\x80", "\"\\u0080\"");                            /* lone continuation */
+  EXPECT_JSON("\x80", "\"\\u0080\"");                                  /* lone continuation */
 }
 
 static void test_json_long(void **state) {
@@ -88,8 +88,7 @@ static void test_numbers(void **state) {
   ed_buf_append_double(&b, INFINITY);
   ed_buf_putc(&b, ' ');
   ed_buf_append_double(&b, NAN);
-  assert_string_equal(b.data,
-                      "-9223372036854775808 42 30 0.1 0.33333333333333331 null null");
+  assert_string_equal(b.data, "-9223372036854775808 42 30 0.1 0.33333333333333331 null null");
   ed_buf_fini(&b);
 }
 
@@ -115,9 +114,9 @@ static void test_printf_and_reset(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_json_plain),  cmocka_unit_test(test_json_escapes),
-      cmocka_unit_test(test_json_utf8),   cmocka_unit_test(test_json_long),
-      cmocka_unit_test(test_numbers),     cmocka_unit_test(test_printf_and_reset),
+      cmocka_unit_test(test_json_plain), cmocka_unit_test(test_json_escapes),
+      cmocka_unit_test(test_json_utf8),  cmocka_unit_test(test_json_long),
+      cmocka_unit_test(test_numbers),    cmocka_unit_test(test_printf_and_reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

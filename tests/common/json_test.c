@@ -16,10 +16,25 @@ static int scan(const char *s) { return ed_json_scan(s, strlen(s), NULL, 0, NULL
 static void test_valid(void **state) {
   (void)state;
   static const char *ok[] = {
-      "{}", "[]", "0", "-0", "1", "-1", "12.5e-3", "1E+2", "0.0", "true", "false", "null",
-      "\"\"", "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"",
+      "{}",
+      "[]",
+      "0",
+      "-0",
+      "1",
+      "-1",
+      "12.5e-3",
+      "1E+2",
+      "0.0",
+      "true",
+      "false",
+      "null",
+      "\"\"",
+      "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"",
       " \t\r\n{ \"a\" : [ 1 , 2 , { \"b\" : null } ] , \"c\" : \"x\" } \n",
-      "[[[]],{},[{}]]", "{\"\":1}", "\"caf\xc3\xa9\"", "123456789012345678901234567890",
+      "[[[]],{},[{}]]",
+      "{\"\":1}",
+      "\"caf\xc3\xa9\"",
+      "123456789012345678901234567890",
   };
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
     if (scan(ok[i]) != ED_OK) fail_msg("rejected valid JSON: %s", ok[i]);
@@ -28,14 +43,15 @@ static void test_valid(void **state) {
 static void test_invalid(void **state) {
   (void)state;
   static const char *bad[] = {
-      "",           "   ",          "{",          "[",        "{\"a\"",      "{\"a\":",
-      "{\"a\":1",   "[1,",          "\"abc",      "tru",      "nul",         "falsey",
-      "{\"a\":1,}", "[1,]",         "[,1]",       "{,}",      "{a:1}",       "{'a':1}",
-      "{\"a\" 1}",  "{\"a\":1 \"b\":2}", "[1 2]", "01",       "-01",         "-",
-      "+1",         "1.",           ".5",         "1e",       "1e+",         "0x10",
-      "NaN",        "Infinity",     "\"\\x\"",    "\"\\u12\"", "\"\\u12g4\"", "\"\\\"",
-      "\"a\tb\"",   "\"a\nb\"",     "\"\x01\"",   "{} {}",    "1 2",         "[] x",
-      "{}}",        "\"\\'\"",
+      "",        "   ",      "{",          "[",         "{\"a\"",
+      "{\"a\":", "{\"a\":1", "[1,",        "\"abc",     "tru",
+      "nul",     "falsey",   "{\"a\":1,}", "[1,]",      "[,1]",
+      "{,}",     "{a:1}",    "{'a':1}",    "{\"a\" 1}", "{\"a\":1 \"b\":2}",
+      "[1 2]",   "01",       "-01",        "-",         "+1",
+      "1.",      ".5",       "1e",         "1e+",       "0x10",
+      "NaN",     "Infinity", "\"\\x\"",    "\"\\u12\"", "\"\\u12g4\"",
+      "\"\\\"",  "\"a\tb\"", "\"a\nb\"",   "\"\x01\"",  "{} {}",
+      "1 2",     "[] x",     "{}}",        "\"\\'\"",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (scan(bad[i]) != ED_EBADREC) fail_msg("accepted invalid JSON: '%s'", bad[i]);
@@ -88,7 +104,8 @@ static void test_depth(void **state) {
   assert_int_equal(ed_json_scan(obj, n, NULL, 0, NULL, NULL), ED_EBADREC);
 }
 
-#define F(s) {s, sizeof(s) - 1}
+#define F(s)                                                                                       \
+  { s, sizeof(s) - 1 }
 
 static void test_fields(void **state) {
   (void)state;
@@ -266,7 +283,8 @@ static void test_unescape(void **state) {
   EXPECT_UNESCAPE("\\uD83D", "\xef\xbf\xbd");
   EXPECT_UNESCAPE("\\uDE00", "\xef\xbf\xbd");
   EXPECT_UNESCAPE("\\uD83Dx", "\xef\xbf\xbdx");
-  EXPECT_UNESCAPE("\\uD83D\\u0041", "\xef\xbf\xbd" "A");
+  EXPECT_UNESCAPE("\\uD83D\\u0041", "\xef\xbf\xbd"
+                                    "A");
   EXPECT_UNESCAPE("caf\xc3\xa9", "caf\xc3\xa9");
 }
 

@@ -39,7 +39,8 @@ static void test_known_vectors(void **state) {
   (void)state;
   for (size_t i = 0; i < NVEC; i++) {
     uint32_t h = ed_murmur2(vectors[i].key, strlen(vectors[i].key));
-    if (h != vectors[i].hash) fail_msg("murmur2(\"%s\") = 0x%08x, want 0x%08x", vectors[i].key, h, vectors[i].hash);
+    if (h != vectors[i].hash)
+      fail_msg("murmur2(\"%s\") = 0x%08x, want 0x%08x", vectors[i].key, h, vectors[i].hash);
   }
 }
 

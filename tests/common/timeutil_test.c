@@ -14,9 +14,11 @@ static void test_units(void **state) {
     const char *text;
     int64_t ms;
   } ok[] = {
-      {"0", 0},           {"250", 250},        {"500ms", 500},        {"0ms", 0},
-      {"30s", 30000},     {"5m", 300000},      {"1h", 3600000},       {"7d", 604800000},
-      {"90m", 5400000},   {"1000000d", 86400000000000LL},
+      {"0", 0},         {"250", 250},
+      {"500ms", 500},   {"0ms", 0},
+      {"30s", 30000},   {"5m", 300000},
+      {"1h", 3600000},  {"7d", 604800000},
+      {"90m", 5400000}, {"1000000d", 86400000000000LL},
   };
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t ms = -1;
@@ -27,8 +29,21 @@ static void test_units(void **state) {
 
 static void test_rejects(void **state) {
   (void)state;
-  static const char *bad[] = {"",     "s",   "-5s",  "+5s",  " 5s", "5 s", "5s ", "1.5h",
-                              "5x",   "5mss", "5M",  "5sec", "ms",  "0x10", "99999999999999999999",
+  static const char *bad[] = {"",
+                              "s",
+                              "-5s",
+                              "+5s",
+                              " 5s",
+                              "5 s",
+                              "5s ",
+                              "1.5h",
+                              "5x",
+                              "5mss",
+                              "5M",
+                              "5sec",
+                              "ms",
+                              "0x10",
+                              "99999999999999999999",
                               "9223372036854775807d"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t ms = 42;

@@ -70,30 +70,30 @@ static void expect_err(const char *text, const char *want) {
 
 static void test_full(void **state) {
   (void)state;
-  ed_config_t *c = load_ok(
-      "# the shop\n"
-      "app: shop-1.x\n"
-      "kafka:\n"
-      "  bootstrap.servers: broker1:9092,broker2:9092\n"
-      "  security.protocol: SASL_SSL\n"
-      "  sasl.mechanism: PLAIN\n"
-      "  fetch.wait.max.ms: 50\n"
-      "http: { listen: 127.0.0.1:9090, advertised_url: http://shop-0.shop:9090 }\n"
-      "data_dir: /var/lib/eddy\n"
-      "commit_interval_ms: 250\n"
-      "embedded_kafka: { partitions: 8 }\n"
-      "views:\n"
-      "  user_views:\n"
-      "    from: pageviews\n"
-      "    format: string\n"
-      "    aggregate: count\n"
-      "  revenue:\n"
-      "    from: orders\n"
-      "    aggregate: sum( amount )\n"
-      "  by_country.v2:\n"
-      "    from: orders.v2\n"
-      "    format: json\n"
-      "    aggregate: { orders: count, revenue: sum(amount), _qty: sum(qty_2) }\n");
+  ed_config_t *c =
+      load_ok("# the shop\n"
+              "app: shop-1.x\n"
+              "kafka:\n"
+              "  bootstrap.servers: broker1:9092,broker2:9092\n"
+              "  security.protocol: SASL_SSL\n"
+              "  sasl.mechanism: PLAIN\n"
+              "  fetch.wait.max.ms: 50\n"
+              "http: { listen: 127.0.0.1:9090, advertised_url: http://shop-0.shop:9090 }\n"
+              "data_dir: /var/lib/eddy\n"
+              "commit_interval_ms: 250\n"
+              "embedded_kafka: { partitions: 8 }\n"
+              "views:\n"
+              "  user_views:\n"
+              "    from: pageviews\n"
+              "    format: string\n"
+              "    aggregate: count\n"
+              "  revenue:\n"
+              "    from: orders\n"
+              "    aggregate: sum( amount )\n"
+              "  by_country.v2:\n"
+              "    from: orders.v2\n"
+              "    format: json\n"
+              "    aggregate: { orders: count, revenue: sum(amount), _qty: sum(qty_2) }\n");
   assert_string_equal(c->path, path);
   assert_string_equal(c->app, "shop-1.x");
   assert_string_equal(c->bootstrap_servers, "broker1:9092,broker2:9092");
@@ -165,12 +165,11 @@ static void test_defaults(void **state) {
 static void test_embedded_and_flow_style(void **state) {
   (void)state;
   /* The header's example, flow style with colons inside plain scalars. */
-  ed_config_t *c = load_ok(
-      "app: shop\n"
-      "kafka: { bootstrap.servers: embedded, linger.ms: 5 }\n"
-      "http: { listen: \"[::]:9091\" }\n"
-      "views:\n"
-      "  user_views: { from: pageviews, format: json, aggregate: count }\n");
+  ed_config_t *c = load_ok("app: shop\n"
+                           "kafka: { bootstrap.servers: embedded, linger.ms: 5 }\n"
+                           "http: { listen: \"[::]:9091\" }\n"
+                           "views:\n"
+                           "  user_views: { from: pageviews, format: json, aggregate: count }\n");
   assert_int_equal(c->embedded_kafka, 1);
   assert_null(c->bootstrap_servers);
   assert_int_equal(c->embedded_partitions, 4);
@@ -200,7 +199,8 @@ static void test_aggregate_forms(void **state) {
 static void test_max_aggs(void **state) {
   (void)state;
   char yaml[4096];
-  size_t n = (size_t)snprintf(yaml, sizeof yaml, BASE "views:\n  v:\n    from: t\n    aggregate:\n");
+  size_t n =
+      (size_t)snprintf(yaml, sizeof yaml, BASE "views:\n  v:\n    from: t\n    aggregate:\n");
   for (int i = 0; i < ED_VIEW_MAX_AGGS; i++)
     n += (size_t)snprintf(yaml + n, sizeof yaml - n, "      c%d: sum(f%d)\n", i, i);
   ed_config_t *c = load_ok(yaml);
@@ -209,7 +209,7 @@ static void test_max_aggs(void **state) {
   ed_config_free(c);
 
   n += (size_t)snprintf(yaml + n, sizeof yaml - n, "      one_more: count\n");
-  expect_err(yaml, ":7: views.v.aggregate: expected 1..32 aggregates, got 33");
+  expect_err(yaml, ":8: views.v.aggregate: expected 1..32 aggregates, got 33");
 }
 
 static void test_free_null(void **state) {
@@ -239,7 +239,8 @@ static void test_syntax_error(void **state) {
   (void)state;
   expect_err("app: shop\nkafka: [\nviews: x: y\n",
              ":3: YAML syntax error: did not find expected ',' or ']'");
-  expect_err("app: shop\n  bad: indent\n", ":2: YAML syntax error: mapping values are not allowed in this context");
+  expect_err("app: shop\n  bad: indent\n",
+             ":2: YAML syntax error: mapping values are not allowed in this context");
   expect_err("app: \"unterminated\n", ":2: YAML syntax error: found unexpected end of stream");
 }
 
@@ -249,8 +250,10 @@ static void test_top_level(void **state) {
   expect_err("# only a comment\n", ": empty configuration (expected app, kafka and views)");
   expect_err("- app\n- kafka\n",
              ":1: expected a mapping (app, kafka, views, ...) at the top level, got a list");
-  expect_err(BASE "views: {v: {from: t, aggregate: count}}\nlisten: 1\n", ":5: listen: unknown key");
-  expect_err(BASE "views: {v: {from: t, aggregate: count}}\napp: other\n", ":5: app: duplicate key");
+  expect_err(BASE "views: {v: {from: t, aggregate: count}}\nlisten: 1\n",
+             ":5: listen: unknown key");
+  expect_err(BASE "views: {v: {from: t, aggregate: count}}\napp: other\n",
+             ":5: app: duplicate key");
   expect_err(BASE "views: {v: {from: t, aggregate: count}}\n---\napp: two\n",
              ":6: expected one YAML document, found another");
 }
@@ -262,7 +265,7 @@ static void test_required(void **state) {
   expect_err("app: shop\nviews: {v: {from: t, aggregate: count}}\n", ": kafka: missing (required)");
   expect_err(BASE, ": views: missing (required)");
   expect_err("app: shop\nkafka:\n  linger.ms: 5\nviews: {v: {from: t, aggregate: count}}\n",
-             ":3: kafka.bootstrap.servers: missing (required)");
+             ":2: kafka.bootstrap.servers: missing (required)");
 }
 
 static void test_app(void **state) {
@@ -300,18 +303,20 @@ static void test_kafka_and_http(void **state) {
              ":2: kafka: expected a mapping of librdkafka properties, got a scalar");
   expect_err("app: shop\nkafka:\n  bootstrap.servers: x\n  sasl: { a: b }\n",
              ":4: kafka.sasl: expected a property value, got a mapping");
-  expect_err("app: shop\nkafka:\n  bootstrap.servers:\n",
-             ":3: kafka.bootstrap.servers: expected host:port[,host:port...] or embedded, got nothing");
+  expect_err(
+      "app: shop\nkafka:\n  bootstrap.servers:\n",
+      ":3: kafka.bootstrap.servers: expected host:port[,host:port...] or embedded, got nothing");
   expect_err(BASE "http:\n  listen: 8080\n", ":5: http.listen: expected host:port, got '8080'");
   expect_err(BASE "http:\n  listen: localhost:http\n",
              ":5: http.listen: expected host:port, got 'localhost:http'");
   expect_err(BASE "http:\n  advertised_url: shop:8080\n",
              ":5: http.advertised_url: expected an http:// or https:// URL, got 'shop:8080'");
-  expect_err(BASE "http:\n  port: 8080\n", ":5: http.port: unknown key (expected listen or advertised_url)");
+  expect_err(BASE "http:\n  port: 8080\n",
+             ":5: http.port: unknown key (expected listen or advertised_url)");
 }
 
 #define VIEW_HEAD BASE "data_dir: /tmp\nviews:\n  user_views:\n    from: pageviews\n"
-/* VIEW_HEAD ends at line 6; the next line is 7. */
+/* VIEW_HEAD: "user_views:" is line 6, "from:" line 7; the next line is 8. */
 
 static void test_views(void **state) {
   (void)state;
@@ -325,71 +330,83 @@ static void test_views(void **state) {
              ":5: views...: bad view name '..' (expected [A-Za-z0-9_.-]+)");
   expect_err(BASE "views:\n  v: {from: t, aggregate: count}\n  v: {from: u, aggregate: count}\n",
              ":6: views.v: duplicate key");
-  expect_err(BASE "views:\n  v:\n    aggregate: count\n", ":6: views.v.from: missing (required)");
+  expect_err(BASE "views:\n  v:\n    aggregate: count\n", ":5: views.v.from: missing (required)");
   expect_err(VIEW_HEAD, ":6: views.user_views.aggregate: missing (required)");
-  expect_err(VIEW_HEAD "    format: avro\n", ":7: views.user_views.format: expected json or string, got 'avro'");
+  expect_err(VIEW_HEAD "    format: avro\n",
+             ":8: views.user_views.format: expected json or string, got 'avro'");
   expect_err(BASE "views:\n  v:\n    from: my topic\n",
              ":6: views.v.from: expected a topic name [A-Za-z0-9._-]{1,249}, got 'my topic'");
   expect_err(VIEW_HEAD "    agregate: count\n",
-             ":7: views.user_views.agregate: unknown key (expected from, format or aggregate)");
+             ":8: views.user_views.agregate: unknown key (expected from, format or aggregate)");
 }
 
 static void test_unsupported(void **state) {
   (void)state;
-  expect_err(VIEW_HEAD "    key: user\n",
-             ":7: views.user_views.key: grouping by a field needs repartitioning, not supported yet");
+  expect_err(
+      VIEW_HEAD "    key: user\n",
+      ":8: views.user_views.key: grouping by a field needs repartitioning, not supported yet");
   expect_err(VIEW_HEAD "    where: page != \"/health\"\n",
-             ":7: views.user_views.where: filters are not supported yet");
+             ":8: views.user_views.where: filters are not supported yet");
   expect_err(VIEW_HEAD "    window: { type: tumbling, size: 1h }\n",
-             ":7: views.user_views.window: windowed aggregation is not supported yet");
+             ":8: views.user_views.window: windowed aggregation is not supported yet");
   expect_err(VIEW_HEAD "    to: out\n",
-             ":7: views.user_views.to: writing a view to a topic is not supported yet");
+             ":8: views.user_views.to: writing a view to a topic is not supported yet");
   expect_err(VIEW_HEAD "    timestamp: ts\n",
-             ":7: views.user_views.timestamp: event-time timestamps are not supported yet");
+             ":8: views.user_views.timestamp: event-time timestamps are not supported yet");
   expect_err(VIEW_HEAD "    on_error: skip\n",
-             ":7: views.user_views.on_error: on_error policies are not supported yet");
+             ":8: views.user_views.on_error: on_error policies are not supported yet");
 }
 
 static void test_aggregate_errors(void **state) {
   (void)state;
-  expect_err(VIEW_HEAD "    aggregate: cnt\n",
-             ":7: views.user_views.aggregate: unknown aggregate 'cnt' (expected count or sum(<field>))");
-  expect_err(VIEW_HEAD "    aggregate: avg(x)\n",
-             ":7: views.user_views.aggregate: unknown aggregate 'avg' (expected count or sum(<field>))");
+  expect_err(
+      VIEW_HEAD "    aggregate: cnt\n",
+      ":8: views.user_views.aggregate: unknown aggregate 'cnt' (expected count or sum(<field>))");
+  expect_err(
+      VIEW_HEAD "    aggregate: avg(x)\n",
+      ":8: views.user_views.aggregate: unknown aggregate 'avg' (expected count or sum(<field>))");
   expect_err(VIEW_HEAD "    aggregate: latest\n",
-             ":7: views.user_views.aggregate: unknown aggregate 'latest' (expected count or sum(<field>))");
+             ":8: views.user_views.aggregate: unknown aggregate 'latest' (expected count or "
+             "sum(<field>))");
   expect_err(VIEW_HEAD "    aggregate: sum(a.b)\n",
-             ":7: views.user_views.aggregate: sum(a.b): expected a top-level JSON field name [A-Za-z0-9_]+");
-  expect_err(VIEW_HEAD "    aggregate: sum()\n",
-             ":7: views.user_views.aggregate: sum(): expected a top-level JSON field name [A-Za-z0-9_]+");
+             ":8: views.user_views.aggregate: sum(a.b): expected a top-level JSON field name "
+             "[A-Za-z0-9_]+");
+  expect_err(
+      VIEW_HEAD "    aggregate: sum()\n",
+      ":8: views.user_views.aggregate: sum(): expected a top-level JSON field name [A-Za-z0-9_]+");
   expect_err(VIEW_HEAD "    aggregate: sum\n",
-             ":7: views.user_views.aggregate: sum needs a field: sum(<field>)");
+             ":8: views.user_views.aggregate: sum needs a field: sum(<field>)");
   expect_err(VIEW_HEAD "    aggregate: sum(a b)\n",
-             ":7: views.user_views.aggregate: malformed aggregate 'sum(a b)' (expected count or sum(<field>))");
+             ":8: views.user_views.aggregate: malformed aggregate 'sum(a b)' (expected count or "
+             "sum(<field>))");
   expect_err(VIEW_HEAD "    aggregate: sum(a\n",
-             ":7: views.user_views.aggregate: malformed aggregate 'sum(a' (expected count or sum(<field>))");
+             ":8: views.user_views.aggregate: malformed aggregate 'sum(a' (expected count or "
+             "sum(<field>))");
   expect_err(VIEW_HEAD "    aggregate: count(x)\n",
-             ":7: views.user_views.aggregate: count takes no field, got 'count(x)'");
+             ":8: views.user_views.aggregate: count takes no field, got 'count(x)'");
   expect_err(VIEW_HEAD "    aggregate: count x\n",
-             ":7: views.user_views.aggregate: unknown aggregate 'count x' (expected count or sum(<field>))");
+             ":8: views.user_views.aggregate: unknown aggregate 'count x' (expected count or "
+             "sum(<field>))");
   expect_err(VIEW_HEAD "    aggregate: [count]\n",
-             ":7: views.user_views.aggregate: expected count, sum(<field>) or a mapping of column: "
+             ":8: views.user_views.aggregate: expected count, sum(<field>) or a mapping of column: "
              "aggregate, got a list");
   expect_err(VIEW_HEAD "    aggregate: {}\n",
-             ":7: views.user_views.aggregate: expected 1..32 aggregates, got 0");
+             ":8: views.user_views.aggregate: expected 1..32 aggregates, got 0");
   expect_err(VIEW_HEAD "    aggregate:\n",
-             ":7: views.user_views.aggregate: expected count or sum(<field>), got nothing");
+             ":8: views.user_views.aggregate: expected count or sum(<field>), got nothing");
   expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      1st: count\n",
-             ":9: views.user_views.aggregate.1st: expected a column name [A-Za-z_][A-Za-z0-9_]*, got '1st'");
+             ":10: views.user_views.aggregate.1st: expected a column name [A-Za-z_][A-Za-z0-9_]*, "
+             "got '1st'");
   expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      n: sum(x)\n",
-             ":9: views.user_views.aggregate.n: duplicate key");
+             ":10: views.user_views.aggregate.n: duplicate key");
   expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      t: total(x)\n",
-             ":9: views.user_views.aggregate.t: unknown aggregate 'total' (expected count or sum(<field>))");
+             ":10: views.user_views.aggregate.t: unknown aggregate 'total' (expected count or "
+             "sum(<field>))");
   /* sum needs JSON, whichever order the keys come in. */
   expect_err(VIEW_HEAD "    aggregate: sum(amount)\n    format: string\n",
-             ":7: views.user_views.aggregate: sum(amount) needs format: json");
-  expect_err(VIEW_HEAD "    format: string\n    aggregate: { n: count, s: sum(amount) }\n",
              ":8: views.user_views.aggregate: sum(amount) needs format: json");
+  expect_err(VIEW_HEAD "    format: string\n    aggregate: { n: count, s: sum(amount) }\n",
+             ":9: views.user_views.aggregate: sum(amount) needs format: json");
 }
 
 static void test_error_buffer_small(void **state) {
