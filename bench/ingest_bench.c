@@ -51,8 +51,14 @@ static const char *const consumer_props[][2] = {
 };
 #define NCONSUMER_PROPS (sizeof(consumer_props) / sizeof(consumer_props[0]))
 
+/* The scratch directory, removed by die() too (dev-kafka dies with us:
+ * PR_SET_PDEATHSIG). */
+static const char *scratch_dir;
+
 static void die(const char *msg) {
   fprintf(stderr, "ingest_bench: %s\n", msg);
+  if (scratch_dir)
+    eh_rm_rf(scratch_dir);
   exit(1);
 }
 
@@ -312,6 +318,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (eh_tmpdir("eddy-bench-", b.dir, sizeof(b.dir)) != 0)
     die("mkdtemp failed");
+  scratch_dir = b.dir;
 
   eh_proc_t kafka;
   char *kargv[] = {(char *)b.eddy, "dev-kafka", "--partitions", "4", "--topic", TOPIC, NULL};

@@ -7,8 +7,7 @@
 #include "query/query.h"
 #include "query/query_int.h"
 
-int ed__query_error_raw(ed_buf_t *out, int status, const char *code, const char *msg,
-                        size_t len) {
+int ed__query_error_raw(ed_buf_t *out, int status, const char *code, const char *msg, size_t len) {
   ed_buf_puts(out, "{\"error\":{\"code\":");
   ed_buf_append_json_string(out, code, strlen(code));
   ed_buf_puts(out, ",\"message\":");

@@ -103,8 +103,8 @@ int ed_query_get_key(ed_engine_t *e, const char *view, size_t view_len, const ch
   }
   if (rc != ED_OK) {
     ed_store_read_end(&r);
-    return ed_query_error(out, 500, "internal", "partition %" PRId32 " of view '%s': %s", p,
-                          name, ed_strerror(rc));
+    return ed_query_error(out, 500, "internal", "partition %" PRId32 " of view '%s': %s", p, name,
+                          ed_strerror(rc));
   }
   int64_t offset = 0;
   if (ed_store_read_meta(&r, ED_STORE_META_OFFSET, &offset) != ED_OK) offset = 0;
@@ -115,8 +115,8 @@ int ed_query_get_key(ed_engine_t *e, const char *view, size_t view_len, const ch
   size_t ncols = 0;
   if (ed_row_decode(val, vlen, cols, ED_ROW_MAX_COLS, &ncols) != ED_OK) {
     ed_store_read_end(&r);
-    return ed_query_error(out, 500, "internal",
-                          "partition %" PRId32 " of view '%s': corrupt row", p, name);
+    return ed_query_error(out, 500, "internal", "partition %" PRId32 " of view '%s': corrupt row",
+                          p, name);
   }
   put_row(out, ed_view_def(v), key, key_len, cols, ncols, p, offset);
   ed_store_read_end(&r);

@@ -8,8 +8,7 @@
 
 /* Appends an error body whose message is the raw bytes @p msg (any bytes:
  * they are JSON-escaped); returns @p status. */
-int ed__query_error_raw(ed_buf_t *out, int status, const char *code, const char *msg,
-                        size_t len);
+int ed__query_error_raw(ed_buf_t *out, int status, const char *code, const char *msg, size_t len);
 
 /* Message builder for errors that quote caller input (keys, view names):
  * collects raw bytes in a scratch buffer so no printf truncation or NUL

@@ -68,12 +68,10 @@ int ed__http_is_get(const h2o_req_t *req) {
   return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
 }
 
-void ed__http_send(h2o_req_t *req, int status, const char *ctype, const char *body,
-                   size_t len) {
+void ed__http_send(h2o_req_t *req, int status, const char *ctype, const char *body, size_t len) {
   req->res.status = status;
   req->res.reason = reason_for(status);
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype,
-                 strlen(ctype));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
   if (status == 503)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
   req->res.content_length = len;
@@ -239,13 +237,15 @@ static void teardown(ed_http_t *h) {
 static void drain_thread_caches(void) {
 #if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
   h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
-  while (r->cnt != 0) free(h2o_mem_alloc_recycle(r, 1));
+  while (r->cnt != 0)
+    free(h2o_mem_alloc_recycle(r, 1));
   /* the pool's chunk cache is private to h2o: take every cached chunk into a
    * pool (four 1008-byte allocations fill a 4 KiB chunk; larger ones would
    * bypass the chunks), then free the chunks, whose first word links them */
   h2o_mem_pool_t pool;
   h2o_mem_init_pool(&pool);
-  for (int i = 0; i < 4 * 32; i++) h2o_mem_alloc_pool(&pool, 1008);
+  for (int i = 0; i < 4 * 32; i++)
+    h2o_mem_alloc_pool(&pool, 1008);
   for (void *chunk = pool.chunks; chunk != NULL;) {
     void *next = *(void **)chunk;
     free(chunk);
@@ -270,7 +270,8 @@ static int conns_open(ed_http_t *h) { return !h2o_linklist_is_empty(&h->ctx.http
 
 static void *server_main(void *arg) {
   ed_http_t *h = arg;
-  while (!h->stopping) h2o_evloop_run(h->loop, INT32_MAX);
+  while (!h->stopping)
+    h2o_evloop_run(h->loop, INT32_MAX);
 
   h2o_socket_read_stop(h->listener);
   h2o_socket_close(h->listener);
@@ -280,7 +281,8 @@ static void *server_main(void *arg) {
    * their request timeout expire now, so each one closes on the next turn;
    * a connection busy writing picks the timeout up when its write ends. */
   h->ctx.http1.req_timeout.timeout = 0;
-  for (int i = 0; i < ED_HTTP_DRAIN_ROUNDS && conns_open(h); i++) h2o_evloop_run(h->loop, 10);
+  for (int i = 0; i < ED_HTTP_DRAIN_ROUNDS && conns_open(h); i++)
+    h2o_evloop_run(h->loop, 10);
   if (conns_open(h)) {
     /* a client that stopped reading: h2o cannot free a live connection, so
      * leave the server's h2o state to the process exit rather than crash */

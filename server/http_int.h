@@ -40,8 +40,7 @@ int ed__http_is_get(const h2o_req_t *req);
 /* Sends @p body (copied into the request pool, so the caller may reuse it at
  * once) with status @p status and Content-Type @p ctype. A 503 also gets
  * Retry-After: 1. */
-void ed__http_send(h2o_req_t *req, int status, const char *ctype, const char *body,
-                   size_t len);
+void ed__http_send(h2o_req_t *req, int status, const char *ctype, const char *body, size_t len);
 
 /* Sends a JSON body built in @p b; a failed buffer becomes a 500. */
 void ed__http_send_json(h2o_req_t *req, int status, const ed_buf_t *b);
