@@ -38,6 +38,8 @@ static void put_col(ed_buf_t *out, const ed_col_t *c) {
   case ED_COL_INT: ed_buf_append_i64(out, c->v.i); return;
   case ED_COL_DOUBLE: ed_buf_append_double(out, c->v.d); return;
   case ED_COL_STRING: ed_buf_append_json_string(out, c->v.s.p, c->v.s.len); return;
+  case ED_COL_JSON: ed_buf_append(out, c->v.s.p, c->v.s.len); return;
+  case ED_COL_BYTES: /* internal state, never shown */
   case ED_COL_NULL: break;
   }
   ed_buf_puts(out, "null");

@@ -23,7 +23,9 @@ size_t ed_row_encoded_size(const ed_col_t *cols, size_t ncols) {
     switch (cols[i].type) {
     case ED_COL_INT:
     case ED_COL_DOUBLE: n += 8; break;
-    case ED_COL_STRING: n += 4 + cols[i].v.s.len; break;
+    case ED_COL_STRING:
+    case ED_COL_BYTES:
+    case ED_COL_JSON: n += 4 + cols[i].v.s.len; break;
     case ED_COL_NULL: break;
     }
   }
@@ -46,7 +48,9 @@ size_t ed_row_encode(const ed_col_t *cols, size_t ncols, void *out, size_t cap) 
       p += 8;
       break;
     }
-    case ED_COL_STRING: {
+    case ED_COL_STRING:
+    case ED_COL_BYTES:
+    case ED_COL_JSON: {
       uint32_t len = cols[i].v.s.len;
       for (int k = 0; k < 4; k++) p[k] = (uint8_t)(len >> (8 * k));
       p += 4;
@@ -79,7 +83,9 @@ int ed_row_decode(const void *buf, size_t len, ed_col_t *cols, size_t max, size_
       p += 8;
       break;
     }
-    case ED_COL_STRING: {
+    case ED_COL_STRING:
+    case ED_COL_BYTES:
+    case ED_COL_JSON: {
       if (end - p < 4) return ED_EINVAL;
       uint32_t slen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
       p += 4;

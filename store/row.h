@@ -2,7 +2,9 @@
  *
  * Layout: byte 0 = format version (1), byte 1 = column count, then per
  * column one type byte and its payload: INT and DOUBLE 8 bytes little-endian,
- * STRING a 4-byte little-endian length and the bytes, NULL nothing. */
+ * STRING, BYTES and JSON a 4-byte little-endian length and the bytes, NULL
+ * nothing. BYTES is opaque state (never shown to a query as is); JSON is a
+ * JSON text shown verbatim. */
 #ifndef ED_STORE_ROW_H
 #define ED_STORE_ROW_H
 
@@ -11,7 +13,14 @@
 
 #define ED_ROW_MAX_COLS 64
 
-typedef enum { ED_COL_NULL = 0, ED_COL_INT = 1, ED_COL_DOUBLE = 2, ED_COL_STRING = 3 } ed_col_type_t;
+typedef enum {
+  ED_COL_NULL = 0,
+  ED_COL_INT = 1,
+  ED_COL_DOUBLE = 2,
+  ED_COL_STRING = 3,
+  ED_COL_BYTES = 4,
+  ED_COL_JSON = 5
+} ed_col_type_t;
 
 typedef struct {
   ed_col_type_t type;
@@ -19,7 +28,7 @@ typedef struct {
     int64_t i;
     double d;
     struct {
-      const char *p; /* borrowed: from the encoded row or the caller */
+      const char *p; /* STRING, BYTES, JSON; borrowed: from the encoded row or the caller */
       uint32_t len;
     } s;
   } v;
@@ -32,8 +41,8 @@ size_t ed_row_encoded_size(const ed_col_t *cols, size_t ncols);
  * it does not fit or ncols > ED_ROW_MAX_COLS. */
 size_t ed_row_encode(const ed_col_t *cols, size_t ncols, void *out, size_t cap);
 
-/* Decodes @p buf into at most @p max columns; *ncols gets the count. STRING
- * columns borrow from @p buf. Returns ED_OK or ED_EINVAL (corrupt row). */
+/* Decodes @p buf into at most @p max columns; *ncols gets the count. STRING,
+ * BYTES and JSON columns borrow from @p buf. Returns ED_OK or ED_EINVAL (corrupt row). */
 int ed_row_decode(const void *buf, size_t len, ed_col_t *cols, size_t max, size_t *ncols);
 
 #endif

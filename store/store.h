@@ -46,12 +46,19 @@ size_t ed_store_map_size(ed_store_t *s);
 
 /* ---- writing ---- */
 
-/* One row change: @p val NULL deletes the key. Borrowed for the call. */
+/* One row change: @p val NULL deletes the key. Borrowed for the call.
+ *
+ * expire_at (0 = never) registers the row in the store's expiry index: a
+ * commit with purge_upto >= expire_at deletes it (ed_store_commit_ex). A
+ * delete with a nonzero expire_at also removes that index entry. A row
+ * whose expiry changes (a growing session window) is deleted with its old
+ * expire_at and put with the new one. */
 typedef struct {
   const void *key;
   size_t klen;
   const void *val;
   size_t vlen;
+  int64_t expire_at;
 } ed_store_put_t;
 
 /* One metadata value to set. @p name is a NUL-terminated ASCII name. */
@@ -66,6 +73,14 @@ typedef struct {
  * ED_EINVAL (bad key), ED_ETOOBIG (map_size_max reached) or ED_ESTORE. */
 int ed_store_commit(ed_store_t *s, const ed_store_put_t *puts, size_t nputs,
                     const ed_store_meta_put_t *metas, size_t nmetas, char *err, size_t errlen);
+
+/* As ed_store_commit(), and in the same transaction deletes every row whose
+ * expire_at <= @p purge_upto, at a cost proportional to what expires (one
+ * ordered index walk). INT64_MIN purges nothing. *purged (may be NULL) gets
+ * the number of rows deleted that way. */
+int ed_store_commit_ex(ed_store_t *s, const ed_store_put_t *puts, size_t nputs,
+                       const ed_store_meta_put_t *metas, size_t nmetas, int64_t purge_upto,
+                       uint64_t *purged, char *err, size_t errlen);
 
 /* Deletes every row and every metadata value (one transaction). */
 int ed_store_clear(ed_store_t *s, char *err, size_t errlen);
@@ -91,6 +106,26 @@ int ed_store_read_meta(ed_store_read_t *r, const char *name, int64_t *value);
 
 /* Ends the snapshot. Safe to call on a snapshot whose begin failed. */
 void ed_store_read_end(ed_store_read_t *r);
+
+/* An ordered walk over a snapshot's rows (key byte order). Caller-embedded;
+ * lives inside one ed_store_read_t. */
+typedef struct {
+  ed_store_read_t *r;
+  void *cursor; /* MDB_cursor *, internal */
+  int state;    /* internal */
+} ed_store_iter_t;
+
+/* Positions @p it at the first row whose key is >= @p from (@p from NULL:
+ * the first row). Returns ED_OK or ED_ESTORE. */
+int ed_store_iter_seek(ed_store_read_t *r, ed_store_iter_t *it, const void *from, size_t flen);
+
+/* The current row, then advances. Key and value are borrowed: valid until
+ * ed_store_read_end(). Returns ED_OK, or ED_ENOTFOUND past the last row. */
+int ed_store_iter_next(ed_store_iter_t *it, const void **key, size_t *klen, const void **val,
+                       size_t *vlen);
+
+/* Releases the cursor (before ed_store_read_end()). Safe on a failed seek. */
+void ed_store_iter_close(ed_store_iter_t *it);
 
 /* Convenience: one metadata value in its own snapshot. */
 int ed_store_meta_get(ed_store_t *s, const char *name, int64_t *value);
