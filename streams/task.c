@@ -191,7 +191,7 @@ int ed__task_commit(ed_task_t *t, char *err, size_t errlen) {
     char *out = t->enc.data + t->enc.len;
     size_t n = ed_row_encode(ed_cache_cols(c, idx), c->ncols, out, total - t->enc.len);
     t->enc.len += n;
-    t->puts[i] = (ed_store_put_t){ed_cache_key(c, idx), c->entries[idx].key_len, out, n};
+    t->puts[i] = (ed_store_put_t){ed_cache_key(c, idx), c->entries[idx].key_len, out, n, 0};
   }
   ed_store_meta_put_t meta = {ED_STORE_META_OFFSET, t->next_offset};
   int rc = ed_store_commit(t->store, t->puts, c->ndirty, &meta, t->next_offset >= 0 ? 1 : 0, err,
