@@ -21,6 +21,7 @@
 
 #include "common/err.h"
 #include "store/store.h"
+#include "streams/compile.h"
 #include "streams/engine.h"
 #include "streams/view.h"
 #include "tests/e2e/harness.h"
@@ -237,11 +238,13 @@ static double run_eddy(bench_t *b, int round, uint64_t *applied) {
   conf.commit_interval_ms = 100;
   conf.kafka = kv;
   conf.nkafka = NCONSUMER_PROPS;
-  conf.views = &def;
-  conf.nviews = 1;
   conf.store_opts.no_sync = b->no_sync;
   ed_engine_t *e = NULL;
+  ed_topology_t *topo = NULL;
   if (ed_engine_create(&conf, &e, err, sizeof(err)) != ED_OK)
+    die(err);
+  if (ed_view_compile(&def, app, &topo, err, sizeof(err)) != ED_OK ||
+      ed_engine_add_topology(e, topo, NULL, err, sizeof(err)) != ED_OK)
     die(err);
   if (ed_engine_start(e, err, sizeof(err)) != ED_OK)
     die(err);

@@ -8,16 +8,27 @@
  *   embedded_kafka: { partitions: 4 }              # only with bootstrap.servers: embedded
  *   views:
  *     user_views: { from: pageviews, format: json, aggregate: count }
+ *     revenue:
+ *       from: orders
+ *       key: customer.country          # an expression (streams/expr.h)
+ *       where: status == "paid"
+ *       timestamp: created_at
+ *       aggregate: { orders: count, revenue: sum(amount), buyers: count_distinct(user) }
+ *       window: { type: tumbling, size: 1h, grace: 5m }
+ *       to: revenue-changes
+ *       on_error: dead_letter
+ *
+ * The loader checks every expression (parsing it) but keeps only its text in
+ * ed_view_def_t; the engine compiles it. docs/config.md is the reference.
  */
 #ifndef ED_SERVER_CONFIG_H
 #define ED_SERVER_CONFIG_H
 
 #include <stddef.h>
 
-#include "streams/engine.h"
 #include "streams/view.h"
 
-typedef struct {
+typedef struct ed_config {
   char *path;                /* the file it was read from */
   char *app;                 /* required, [A-Za-z0-9_.-]+ */
   char *bootstrap_servers;   /* kafka."bootstrap.servers"; NULL when embedded */
@@ -35,9 +46,8 @@ typedef struct {
 
 /* Loads and checks @p path. On failure returns ED_ECONFIG (or ED_EIO,
  * ED_ENOMEM) with one line in @p err naming the file, line and field, e.g.
- * "shop.yaml:12: views.user_views.aggregate: unknown aggregate 'cnt'
- * (expected count or sum(<field>))". Caller frees *out with
- * ed_config_free(). */
+ * "shop.yaml:12: views.user_views.key: at column 5: unexpected ')'". Caller
+ * frees *out with ed_config_free(). */
 int ed_config_load(const char *path, ed_config_t **out, char *err, size_t errlen);
 
 /* NULL is a no-op. */

@@ -1,7 +1,11 @@
 /* The /v1 views API:
- *   GET /v1/views                      the view definitions
- *   GET /v1/views/{view}/keys/{key}    one key's row
- * Path segments are percent-decoded (%XX; '+' stays '+'). */
+ *   GET /v1/views                               the view definitions
+ *   GET /v1/views/{view}/keys/{key}[?from=&to=] one key's row, or its windows
+ * Path segments and query parameter values are percent-decoded (%XX; '+'
+ * stays '+'). Unknown query parameters are ignored. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "query/query.h"
@@ -35,7 +39,8 @@ static long pct_decode(const char *s, size_t len, char *out, size_t *bad_at) {
   return (long)o;
 }
 
-/* Decodes one path segment into the request pool; on a malformed escape
+/* Decodes one path segment or query value (@p what names it in errors:
+ * "key segment") into the request pool; on a malformed escape
  * sends 400 and returns 0. */
 static int decode_segment(h2o_req_t *req, ed_buf_t *scratch, const char *what, const char *s,
                           size_t len, h2o_iovec_t *out) {
@@ -46,7 +51,7 @@ static int decode_segment(h2o_req_t *req, ed_buf_t *scratch, const char *what, c
     size_t show = len - bad_at < 3 ? len - bad_at : 3;
     ed_buf_reset(scratch);
     ed_query_error(scratch, 400, "bad_request",
-                   "malformed percent-escape '%.*s' at byte %zu of the %s segment: expected %%XX "
+                   "malformed percent-escape '%.*s' at byte %zu of the %s: expected %%XX "
                    "with two hex digits",
                    (int)show, s + bad_at, bad_at, what);
     ed__http_send_json(req, 400, scratch);
@@ -54,6 +59,68 @@ static int decode_segment(h2o_req_t *req, ed_buf_t *scratch, const char *what, c
   }
   dst[n] = '\0';
   *out = h2o_iovec_init(dst, (size_t)n);
+  return 1;
+}
+
+/* Parses a whole decimal integer (optional sign, digits only). */
+static int parse_i64(const char *s, size_t len, int64_t *out) {
+  char buf[32];
+  if (len == 0 || len >= sizeof buf) return 0;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  size_t i = (buf[0] == '-' || buf[0] == '+') ? 1 : 0;
+  if (i == len) return 0;
+  for (size_t j = i; j < len; j++)
+    if (buf[j] < '0' || buf[j] > '9') return 0;
+  errno = 0;
+  char *end = NULL;
+  long long v = strtoll(buf, &end, 10);
+  if (errno != 0 || end != buf + len) return 0;
+  *out = (int64_t)v;
+  return 1;
+}
+
+/* Parses the query string of a key lookup into @p opts: from and to (epoch
+ * ms). On a bad parameter sends 400 and returns 0. */
+static int parse_key_opts(h2o_req_t *req, ed_buf_t *scratch, ed_query_key_opts_t *opts) {
+  memset(opts, 0, sizeof *opts);
+  if (req->query_at == SIZE_MAX) return 1;
+  const char *p = req->path.base + req->query_at + 1;
+  const char *end = req->path.base + req->path.len;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *pe = amp ? amp : end;
+    const char *eq = memchr(p, '=', (size_t)(pe - p));
+    const char *name = p, *val = eq ? eq + 1 : pe;
+    size_t name_len = (size_t)((eq ? eq : pe) - p), val_len = (size_t)(pe - val);
+    p = amp ? amp + 1 : end;
+
+    int is_from = name_len == 4 && memcmp(name, "from", 4) == 0;
+    int is_to = name_len == 2 && memcmp(name, "to", 2) == 0;
+    if (!is_from && !is_to) continue; /* unknown parameters are ignored */
+    const char *which = is_from ? "from" : "to";
+    int *has = is_from ? &opts->has_from : &opts->has_to;
+    int64_t *dst = is_from ? &opts->from : &opts->to;
+    if (*has) {
+      ed_buf_reset(scratch);
+      ed_query_error(scratch, 400, "bad_request", "query parameter '%s' is given more than once",
+                     which);
+      ed__http_send_json(req, 400, scratch);
+      return 0;
+    }
+    char what[32];
+    snprintf(what, sizeof what, "'%s' query parameter", which);
+    h2o_iovec_t v;
+    if (!decode_segment(req, scratch, what, val, val_len, &v)) return 0;
+    if (!parse_i64(v.base, v.len, dst)) {
+      ed_buf_reset(scratch);
+      ed_query_error(scratch, 400, "bad_request",
+                     "query parameter '%s' must be an integer (epoch ms)", which);
+      ed__http_send_json(req, 400, scratch);
+      return 0;
+    }
+    *has = 1;
+  }
   return 1;
 }
 
@@ -110,11 +177,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   }
 
   h2o_iovec_t view, key;
-  if (!decode_segment(req, out, "view", view_raw, view_raw_len, &view)) return 0;
-  if (!decode_segment(req, out, "key", key_raw, key_raw_len, &key)) return 0;
+  if (!decode_segment(req, out, "view segment", view_raw, view_raw_len, &view)) return 0;
+  if (!decode_segment(req, out, "key segment", key_raw, key_raw_len, &key)) return 0;
+  ed_query_key_opts_t opts;
+  if (!parse_key_opts(req, out, &opts)) return 0;
 
   ed_buf_reset(out);
-  int status = ed_query_get_key(h->engine, view.base, view.len, key.base, key.len, out);
+  int status = ed_query_get_key(h->engine, view.base, view.len, key.base, key.len, &opts, out);
   ed__http_send_json(req, status, out);
   return 0;
 }

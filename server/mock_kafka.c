@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "server/config.h"
+#include "streams/compile.h"
 
 #define ED_MOCK_MAX_TOPICS 256
 
@@ -66,6 +68,20 @@ int ed_mock_kafka_create_topic(ed_mock_kafka_t *m, const char *topic, int partit
   m->topics[m->ntopics].name = strdup(topic);
   if (m->topics[m->ntopics].name == NULL) return ED_ENOMEM;
   m->topics[m->ntopics++].partitions = partitions;
+  return ED_OK;
+}
+
+int ed_mock_kafka_create_config_topics(ed_mock_kafka_t *m, const ed_config_t *cfg,
+                                       int partitions, char *err, size_t errlen) {
+  for (size_t i = 0; i < cfg->nviews; i++) {
+    char topics[4][512];
+    snprintf(topics[0], sizeof topics[0], "%s", cfg->views[i].from);
+    size_t n = 1 + ed_view_internal_topics(&cfg->views[i], cfg->app, topics + 1, 3);
+    for (size_t k = 0; k < n; k++) {
+      int rc = ed_mock_kafka_create_topic(m, topics[k], partitions, err, errlen);
+      if (rc != ED_OK) return rc;
+    }
+  }
   return ED_OK;
 }
 

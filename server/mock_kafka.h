@@ -15,6 +15,13 @@ int ed_mock_kafka_start(int brokers, ed_mock_kafka_t **out, char *err, size_t er
 int ed_mock_kafka_create_topic(ed_mock_kafka_t *m, const char *topic, int partitions, char *err,
                                size_t errlen);
 
+struct ed_config;
+
+/* Creates every topic the views of @p cfg read or write (sources,
+ * repartition, output and dead-letter topics) with @p partitions each. */
+int ed_mock_kafka_create_config_topics(ed_mock_kafka_t *m, const struct ed_config *cfg,
+                                       int partitions, char *err, size_t errlen);
+
 /* "127.0.0.1:port[,...]". Borrowed: valid until stop. */
 const char *ed_mock_kafka_bootstrap(const ed_mock_kafka_t *m);
 

@@ -15,6 +15,7 @@
 #include "server/loadgen.h"
 #include "server/main_int.h"
 #include "server/mock_kafka.h"
+#include "streams/compile.h"
 #include "streams/engine.h"
 
 static volatile sig_atomic_t serve_stop;
@@ -44,11 +45,19 @@ static void usage(FILE *f) {
              "                  topic (for demos)\n");
 }
 
-/* Creates every source topic in the embedded cluster. */
-static int embedded_topics(ed_mock_kafka_t *m, const ed_config_t *cfg, char *err, size_t errlen) {
+/* Compiles every view and hands it to the engine. */
+static int add_views(ed_engine_t *engine, const ed_config_t *cfg, char *err, size_t errlen) {
   for (size_t i = 0; i < cfg->nviews; i++) {
-    int rc = ed_mock_kafka_create_topic(m, cfg->views[i].from, cfg->embedded_partitions, err, errlen);
+    const ed_view_def_t *def = &cfg->views[i];
+    ed_topology_t *t;
+    int rc = ed_view_compile(def, cfg->app, &t, err, errlen);
     if (rc != ED_OK) return rc;
+    ed_topology_opts_t opts = {.on_error = def->on_error};
+    rc = ed_engine_add_topology(engine, t, &opts, err, errlen);
+    if (rc != ED_OK) {
+      ed_topology_destroy(t);
+      return rc;
+    }
   }
   return ED_OK;
 }
@@ -63,7 +72,8 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
   const char *bootstrap = cfg->bootstrap_servers;
   if (cfg->embedded_kafka) {
     if (ed_mock_kafka_start(1, &mock, err, sizeof err) != ED_OK ||
-        embedded_topics(mock, cfg, err, sizeof err) != ED_OK)
+        ed_mock_kafka_create_config_topics(mock, cfg, cfg->embedded_partitions, err, sizeof err) !=
+            ED_OK)
       goto out;
     bootstrap = ed_mock_kafka_bootstrap(mock);
     ed_log_info("embedded kafka (librdkafka mock cluster) at %s", bootstrap);
@@ -75,10 +85,10 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
       .commit_interval_ms = cfg->commit_interval_ms,
       .kafka = cfg->kafka,
       .nkafka = cfg->nkafka,
-      .views = cfg->views,
-      .nviews = cfg->nviews,
   };
-  if (ed_engine_create(&ec, &engine, err, sizeof err) != ED_OK) goto out;
+  if (ed_engine_create(&ec, &engine, err, sizeof err) != ED_OK ||
+      add_views(engine, cfg, err, sizeof err) != ED_OK)
+    goto out;
   ed_http_conf_t hc = {.listen = cfg->http_listen, .engine = engine};
   if (ed_http_start(&hc, &http, err, sizeof err) != ED_OK) goto out;
   if (ed_engine_start(engine, err, sizeof err) != ED_OK) goto out;

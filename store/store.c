@@ -1,4 +1,13 @@
-/* LMDB state store: one environment per task, named DBs "rows" and "meta".
+/* LMDB state store: one environment per task, named DBs "rows", "meta" and
+ * "expiry".
+ *
+ * The expiry index. "expiry" is an MDB_DUPSORT DB: key = expire_at as 8
+ * bytes big-endian with the sign bit flipped (so byte order is numeric
+ * order), data = the row key. A purge walks it from the first entry while
+ * expire_at <= purge_upto, so its cost is what expires, not the store size.
+ * Why duplicates rather than one key "expire_at || row key": row keys may be
+ * up to the LMDB key limit (511 bytes), and a composite index key would be 8
+ * bytes longer than that; a duplicate's data has the same limit as a key.
  *
  * Locking. LMDB allows mdb_env_set_mapsize() only while no transaction is
  * active in the process. Reads hold resize_lock shared from begin to end;
@@ -36,6 +45,7 @@ struct ed_store {
   MDB_env *env;
   MDB_dbi rows;
   MDB_dbi meta;
+  MDB_dbi expiry;
   char *dir;
   size_t map_max;
   size_t max_key;
@@ -93,6 +103,20 @@ static uint64_t get_le64(const uint8_t *p) {
   return v;
 }
 
+/* expire_at as an index key: big-endian, sign bit flipped. */
+static void put_exp(uint8_t *p, int64_t v) {
+  uint64_t u = (uint64_t)v ^ ((uint64_t)1 << 63);
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+
+static int64_t get_exp(const uint8_t *p) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++)
+    u = u << 8 | p[i];
+  return (int64_t)(u ^ ((uint64_t)1 << 63));
+}
+
 static int open_dbis(ed_store_t *s, char *err, size_t errlen) {
   MDB_txn *txn;
   int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -100,6 +124,8 @@ static int open_dbis(ed_store_t *s, char *err, size_t errlen) {
     rc = mdb_dbi_open(txn, "rows", MDB_CREATE, &s->rows);
     if (rc == MDB_SUCCESS)
       rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+    if (rc == MDB_SUCCESS)
+      rc = mdb_dbi_open(txn, "expiry", MDB_CREATE | MDB_DUPSORT, &s->expiry);
     if (rc == MDB_SUCCESS)
       rc = mdb_txn_commit(txn);
     else
@@ -165,7 +191,7 @@ int ed_store_open(const char *dir, const ed_store_opts_t *opts, ed_store_t **out
     flags |= MDB_NOSYNC | MDB_NOMETASYNC;
   int rc = mdb_env_create(&s->env);
   if (rc == MDB_SUCCESS)
-    rc = mdb_env_set_maxdbs(s->env, 2);
+    rc = mdb_env_set_maxdbs(s->env, 3);
   if (rc == MDB_SUCCESS)
     rc = mdb_env_set_maxreaders(s->env, ED_STORE_MAX_READERS);
   /* No size before open: an existing store then keeps the size it grew to
@@ -266,24 +292,83 @@ static int check_batch(const ed_store_t *s, const ed_store_put_t *puts, size_t n
   return ED_OK;
 }
 
-/* Applies the batch in @p txn. Returns an MDB_* code. */
+/* Deletes every row whose expire_at <= @p upto and its index entry, counting
+ * them in *n. Returns an MDB_* code. */
+static int purge(ed_store_t *s, MDB_txn *txn, int64_t upto, uint64_t *n) {
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, s->expiry, &cur);
+  if (rc != MDB_SUCCESS)
+    return rc;
+  for (;;) {
+    MDB_val k, v;
+    /* Re-seek the first entry each time: one descent per expired row, and no
+     * reliance on cursor positioning after a delete. */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) {
+      rc = MDB_SUCCESS;
+      break;
+    }
+    if (rc != MDB_SUCCESS)
+      break;
+    if (k.mv_size != 8) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    if (get_exp(k.mv_data) > upto)
+      break;
+    /* Copy the row key: v points into a page the delete below may spill. */
+    uint8_t kb[512];
+    if (v.mv_size == 0 || v.mv_size > sizeof kb) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    memcpy(kb, v.mv_data, v.mv_size);
+    MDB_val rk = {v.mv_size, kb};
+    rc = mdb_del(txn, s->rows, &rk, NULL);
+    if (rc == MDB_NOTFOUND)
+      rc = MDB_SUCCESS; /* row already gone: drop the stale entry */
+    else if (rc == MDB_SUCCESS)
+      (*n)++;
+    if (rc == MDB_SUCCESS)
+      rc = mdb_cursor_del(cur, 0);
+    if (rc != MDB_SUCCESS)
+      break;
+  }
+  mdb_cursor_close(cur);
+  return rc;
+}
+
+/* Applies the batch in @p txn, then the purge. Returns an MDB_* code. */
 static int apply(ed_store_t *s, MDB_txn *txn, int clear, const ed_store_put_t *puts, size_t nputs,
-                 const ed_store_meta_put_t *metas, size_t nmetas) {
+                 const ed_store_meta_put_t *metas, size_t nmetas, int64_t purge_upto,
+                 uint64_t *purged) {
   int rc = MDB_SUCCESS;
   if (clear) {
     rc = mdb_drop(txn, s->rows, 0);
     if (rc == MDB_SUCCESS)
       rc = mdb_drop(txn, s->meta, 0);
+    if (rc == MDB_SUCCESS)
+      rc = mdb_drop(txn, s->expiry, 0);
   }
   for (size_t i = 0; i < nputs && rc == MDB_SUCCESS; i++) {
     MDB_val k = {puts[i].klen, (void *)puts[i].key};
+    uint8_t eb[8];
+    MDB_val ek = {sizeof eb, eb};
+    put_exp(eb, puts[i].expire_at);
     if (puts[i].val) {
       MDB_val v = {puts[i].vlen, (void *)puts[i].val};
       rc = mdb_put(txn, s->rows, &k, &v, 0);
+      if (rc == MDB_SUCCESS && puts[i].expire_at != 0)
+        rc = mdb_put(txn, s->expiry, &ek, &k, 0); /* an existing pair is kept */
     } else {
       rc = mdb_del(txn, s->rows, &k, NULL);
       if (rc == MDB_NOTFOUND)
         rc = MDB_SUCCESS;
+      if (rc == MDB_SUCCESS && puts[i].expire_at != 0) {
+        rc = mdb_del(txn, s->expiry, &ek, &k);
+        if (rc == MDB_NOTFOUND)
+          rc = MDB_SUCCESS;
+      }
     }
   }
   for (size_t i = 0; i < nmetas && rc == MDB_SUCCESS; i++) {
@@ -293,11 +378,16 @@ static int apply(ed_store_t *s, MDB_txn *txn, int clear, const ed_store_put_t *p
     MDB_val v = {sizeof b, b};
     rc = mdb_put(txn, s->meta, &k, &v, 0);
   }
+  if (rc == MDB_SUCCESS && purge_upto != INT64_MIN)
+    rc = purge(s, txn, purge_upto, purged);
   return rc;
 }
 
 static int write_batch(ed_store_t *s, int clear, const ed_store_put_t *puts, size_t nputs,
-                       const ed_store_meta_put_t *metas, size_t nmetas, char *err, size_t errlen) {
+                       const ed_store_meta_put_t *metas, size_t nmetas, int64_t purge_upto,
+                       uint64_t *purged, char *err, size_t errlen) {
+  if (purged)
+    *purged = 0;
   int r = check_batch(s, puts, nputs, metas, nmetas, err, errlen);
   if (r != ED_OK)
     return r;
@@ -305,9 +395,10 @@ static int write_batch(ed_store_t *s, int clear, const ed_store_put_t *puts, siz
   int resized = 0;
   for (;;) {
     MDB_txn *txn;
+    uint64_t n = 0; /* counted afresh on each redo */
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == MDB_SUCCESS) {
-      rc = apply(s, txn, clear, puts, nputs, metas, nmetas);
+      rc = apply(s, txn, clear, puts, nputs, metas, nmetas, purge_upto, &n);
       if (rc == MDB_SUCCESS)
         rc = mdb_txn_commit(txn); /* frees txn even on failure */
       else
@@ -315,6 +406,8 @@ static int write_batch(ed_store_t *s, int clear, const ed_store_put_t *puts, siz
     }
     if (rc == MDB_SUCCESS) {
       r = ED_OK;
+      if (purged)
+        *purged = n;
     } else if (rc == MDB_MAP_FULL) {
       r = grow(s, err, errlen);
       if (r == ED_OK)
@@ -335,11 +428,17 @@ static int write_batch(ed_store_t *s, int clear, const ed_store_put_t *puts, siz
 
 int ed_store_commit(ed_store_t *s, const ed_store_put_t *puts, size_t nputs,
                     const ed_store_meta_put_t *metas, size_t nmetas, char *err, size_t errlen) {
-  return write_batch(s, 0, puts, nputs, metas, nmetas, err, errlen);
+  return write_batch(s, 0, puts, nputs, metas, nmetas, INT64_MIN, NULL, err, errlen);
+}
+
+int ed_store_commit_ex(ed_store_t *s, const ed_store_put_t *puts, size_t nputs,
+                       const ed_store_meta_put_t *metas, size_t nmetas, int64_t purge_upto,
+                       uint64_t *purged, char *err, size_t errlen) {
+  return write_batch(s, 0, puts, nputs, metas, nmetas, purge_upto, purged, err, errlen);
 }
 
 int ed_store_clear(ed_store_t *s, char *err, size_t errlen) {
-  return write_batch(s, 1, NULL, 0, NULL, 0, err, errlen);
+  return write_batch(s, 1, NULL, 0, NULL, 0, INT64_MIN, NULL, err, errlen);
 }
 
 int ed_store_read_begin(ed_store_t *s, ed_store_read_t *r) {
@@ -408,6 +507,74 @@ void ed_store_read_end(ed_store_read_t *r) {
   mdb_txn_abort(r->txn);
   r->txn = NULL;
   pthread_rwlock_unlock(&r->store->resize_lock);
+}
+
+/* ---- iterators ---- */
+
+enum { ITER_NONE = 0, ITER_AT, ITER_END, ITER_ERR };
+
+int ed_store_iter_seek(ed_store_read_t *r, ed_store_iter_t *it, const void *from, size_t flen) {
+  it->r = r;
+  it->cursor = NULL;
+  it->state = ITER_NONE;
+  if (!r || !r->txn)
+    return ED_ESTORE;
+  MDB_cursor *cur;
+  if (mdb_cursor_open(r->txn, r->store->rows, &cur) != MDB_SUCCESS)
+    return ED_ESTORE;
+  MDB_val k, v;
+  int rc;
+  if (!from || flen == 0) {
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  } else {
+    /* LMDB rejects keys over its limit: seek to the longest usable prefix;
+     * only a key equal to that prefix can sort before @p from. */
+    size_t n = flen < r->store->max_key ? flen : r->store->max_key;
+    k.mv_size = n;
+    k.mv_data = (void *)from;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && n < flen && k.mv_size == n && memcmp(k.mv_data, from, n) == 0)
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    mdb_cursor_close(cur);
+    return ED_ESTORE;
+  }
+  it->cursor = cur;
+  it->state = rc == MDB_SUCCESS ? ITER_AT : ITER_END;
+  return ED_OK;
+}
+
+int ed_store_iter_next(ed_store_iter_t *it, const void **key, size_t *klen, const void **val,
+                       size_t *vlen) {
+  if (it->state == ITER_END)
+    return ED_ENOTFOUND;
+  if (!it->cursor || it->state != ITER_AT)
+    return ED_ESTORE;
+  MDB_val k, v;
+  int rc = mdb_cursor_get(it->cursor, &k, &v, MDB_GET_CURRENT);
+  if (rc != MDB_SUCCESS) {
+    it->state = rc == MDB_NOTFOUND ? ITER_END : ITER_ERR;
+    return rc == MDB_NOTFOUND ? ED_ENOTFOUND : ED_ESTORE;
+  }
+  *key = k.mv_data;
+  *klen = k.mv_size;
+  *val = v.mv_data;
+  *vlen = v.mv_size;
+  MDB_val k2, v2;
+  rc = mdb_cursor_get(it->cursor, &k2, &v2, MDB_NEXT);
+  if (rc != MDB_SUCCESS)
+    it->state = rc == MDB_NOTFOUND ? ITER_END : ITER_ERR; /* reported by the next call */
+  return ED_OK;
+}
+
+void ed_store_iter_close(ed_store_iter_t *it) {
+  if (!it)
+    return;
+  if (it->cursor)
+    mdb_cursor_close(it->cursor); /* read-only cursor: valid before or after txn end */
+  it->cursor = NULL;
+  it->state = ITER_NONE;
 }
 
 int ed_store_meta_get(ed_store_t *s, const char *name, int64_t *value) {

@@ -115,8 +115,10 @@ typedef struct {
   int state;    /* internal */
 } ed_store_iter_t;
 
-/* Positions @p it at the first row whose key is >= @p from (@p from NULL:
- * the first row). Returns ED_OK or ED_ESTORE. */
+/* Positions @p it at the first row whose key is >= @p from (@p from NULL or
+ * @p flen 0: the first row). @p from is borrowed for the call. Returns ED_OK
+ * (also when no row is >= @p from: the first next is then ED_ENOTFOUND) or
+ * ED_ESTORE. */
 int ed_store_iter_seek(ed_store_read_t *r, ed_store_iter_t *it, const void *from, size_t flen);
 
 /* The current row, then advances. Key and value are borrowed: valid until
@@ -124,7 +126,12 @@ int ed_store_iter_seek(ed_store_read_t *r, ed_store_iter_t *it, const void *from
 int ed_store_iter_next(ed_store_iter_t *it, const void **key, size_t *klen, const void **val,
                        size_t *vlen);
 
-/* Releases the cursor (before ed_store_read_end()). Safe on a failed seek. */
+/* Releases the cursor. Every ed_store_iter_seek() needs one close, even a
+ * failed one (then it does nothing); closing twice is harmless. Close before
+ * ed_store_read_end() as a rule; closing after it is also safe (LMDB lets a
+ * read-only cursor outlive its transaction), though the iterator must not
+ * be advanced once the read ended. An iterator never closed leaks its
+ * cursor. */
 void ed_store_iter_close(ed_store_iter_t *it);
 
 /* Convenience: one metadata value in its own snapshot. */

@@ -1,12 +1,15 @@
-/* The stream engine: one Kafka consumer group per view (<app>.<view>), one
- * task per assigned input partition, each task keeping its table in its own
- * LMDB store under data_dir/<view>/<partition>/.
+/* The stream engine: runs topologies (streams/topology.h), each with its own
+ * Kafka consumer group and stream thread. A YAML view is one topology
+ * (group <app>.<view>, built by ed_view_compile()).
  *
- * A task aggregates records in an in-memory record cache and commits every
- * commit_interval_ms: the changed rows and the next input offset go into one
- * LMDB transaction (store/store.h), so a restart resumes exactly where the
- * state left off: a kill -9 neither loses nor double-counts a record. Kafka's
- * group offsets are committed after the LMDB commit, for lag monitoring only.
+ * Every sub-topology runs as one task per partition. A stateful task keeps
+ * its store in its own LMDB environment under data_dir/<store>/<partition>/
+ * and aggregates in an in-memory record cache; every commit_interval_ms the
+ * changed rows, the next input offsets and the stream time go into one LMDB
+ * transaction (store/store.h), so a restart resumes exactly where the state
+ * left off: a kill -9 neither loses nor double-counts a record. Kafka's
+ * group offsets are committed after, for lag monitoring (and as the resume
+ * point of stateless tasks).
  */
 #ifndef ED_STREAMS_ENGINE_H
 #define ED_STREAMS_ENGINE_H
@@ -15,36 +18,44 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "streams/topology.h"
 #include "streams/view.h"
+
+#define ED_ENGINE_MAX_TOPOLOGIES 64
 
 typedef struct ed_engine ed_engine_t;
 typedef struct ed_view ed_view_t;
 
-/* A librdkafka property, passed through as is. */
 typedef struct {
-  char *name;
-  char *value;
-} ed_kv_t;
-
-typedef struct {
-  const char *app;               /* consumer groups are <app>.<view> */
-  const char *data_dir;          /* stores live in data_dir/<view>/<partition>/ */
+  const char *app;               /* prefix of YAML views' groups and internal topics */
+  const char *data_dir;          /* stores live in data_dir/<store>/<partition>/ */
   const char *bootstrap_servers; /* overrides any bootstrap.servers in kafka */
   int commit_interval_ms;        /* 0 = 100 */
   size_t cache_max_entries;      /* per task; 0 = 100,000; overflow commits early */
-  const ed_kv_t *kafka;          /* borrowed for the create call */
+  const ed_kv_t *kafka;          /* librdkafka properties for every client; copied */
   size_t nkafka;
-  const ed_view_def_t *views;    /* borrowed: must outlive the engine */
-  size_t nviews;
   ed_store_opts_t store_opts;
 } ed_engine_conf_t;
 
-/* Creates the engine: checks every view's source topic exists (waiting up to
- * a few seconds for metadata), learns partition counts. Nothing runs until
- * ed_engine_start(). On failure nothing is left to free and @p err says why. */
+/* Creates an engine with no topologies. On failure nothing is left to free
+ * and @p err says why. Caller frees with ed_engine_destroy(). */
 int ed_engine_create(const ed_engine_conf_t *conf, ed_engine_t **out, char *err, size_t errlen);
 
-/* Starts one stream thread per view. */
+typedef struct {
+  const char *group;             /* consumer group; NULL: the topology's name */
+  ed_on_error_t on_error;        /* what a bad record does (default skip) */
+  const char *dead_letter_topic; /* NULL: <topology name>.dead_letter */
+} ed_topology_opts_t;
+
+/* Adds @p t (taking ownership of it on success; on failure the caller still
+ * owns it): checks its source topics exist (waiting a few seconds for
+ * metadata) with equal partition counts per sub-topology, and that internal
+ * topics (written by its sinks and read by its sources) exist with the
+ * needed partition count. @p opts may be NULL. Before ed_engine_start(). */
+int ed_engine_add_topology(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
+                           char *err, size_t errlen);
+
+/* Starts one stream thread per topology. */
 int ed_engine_start(ed_engine_t *e, char *err, size_t errlen);
 
 /* Stops the stream threads: each commits what it has processed, leaves its
@@ -71,11 +82,15 @@ int32_t ed_view_partition_count(const ed_view_t *v);
  * is revoked meanwhile. */
 ed_store_t *ed_view_store(ed_view_t *v, int32_t p);
 
+/* The kind of rows the view's store holds. */
+ed_store_kind_t ed_view_kind(const ed_view_t *v);
+
 typedef struct {
-  uint64_t records_in;   /* records applied to state */
-  uint64_t bad_records;  /* skipped: invalid JSON, missing/non-numeric field, null key */
-  uint64_t commits;      /* LMDB commits */
-  int32_t assigned;      /* partitions assigned now */
+  uint64_t records_in;  /* records that entered the view's topology */
+  uint64_t bad_records; /* skipped or dead-lettered */
+  uint64_t late_records;
+  uint64_t commits;     /* LMDB commits */
+  int32_t assigned;     /* partitions of the store assigned here now */
 } ed_view_stats_t;
 
 void ed_view_stats(const ed_view_t *v, ed_view_stats_t *out);

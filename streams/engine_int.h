@@ -1,4 +1,4 @@
-/* Engine internals shared by engine.c and task.c. */
+/* Engine internals shared by engine.c, runner.c and task.c. */
 #ifndef ED_STREAMS_ENGINE_INT_H
 #define ED_STREAMS_ENGINE_INT_H
 
@@ -8,89 +8,166 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "streams/aggregate.h"
 #include "streams/cache.h"
 #include "streams/engine.h"
+#include "streams/topology_int.h"
 
-/* Why a record was skipped; counted per view. */
-#define ED_BAD_REASONS(X)                   \
-  X(NULL_KEY, "null key")                   \
-  X(NULL_VALUE, "null value")               \
-  X(INVALID_JSON, "invalid json")           \
-  X(MISSING_FIELD, "missing field")         \
-  X(NOT_A_NUMBER, "field is not a number")  \
-  X(KEY_TOO_LONG, "key too long")
+typedef struct ed_runner ed_runner_t;
+typedef struct ed_task ed_task_t;
 
-typedef enum {
-#define ED__BAD_ENUM(name, text) ED_BAD_##name,
-  ED_BAD_REASONS(ED__BAD_ENUM)
-#undef ED__BAD_ENUM
-  ED_BAD__COUNT
-} ed_bad_reason_t;
+#define ED_MAX_SCHEDULES 8
+#define ED_MAX_BAD_REASONS 16
+/* Header on records a stateless task produces to an internal topic: the
+ * source position they came from (1 byte source slot, 4 bytes partition,
+ * 8 bytes offset, big-endian), so the consuming task can drop duplicates. */
+#define ED_SRC_HEADER "eddy.src"
 
-/* A stream task: one input partition of one view, with its store. Lives
- * from its first assignment until the engine is destroyed. */
+struct ed_pctx {
+  ed_task_t *task;
+  int node;                     /* the processor running now */
+  const rd_kafka_message_t *msg; /* the source record being processed */
+  int bad;                       /* the current record was reported bad */
+};
+
+struct ed_kvstore {
+  ed_task_t *task;
+  const void *last_val; /* a value returned by get, borrowed */
+};
+
 typedef struct {
-  ed_view_t *view;
-  int32_t partition;
-  ed_store_t *store;     /* owned; open for the task's lifetime */
-  ed_cache_t cache;
-  int64_t next_offset;   /* next input offset to apply; -1 = start from the beginning */
-  int64_t committed;     /* next_offset as of the last LMDB commit */
-  int active;            /* assigned to this instance now */
-  int need_seek;         /* a commit failed: rewind the partition to committed */
-  ed_store_read_t rd;    /* snapshot for cache misses, open within one batch */
-  int rd_open;
-  ed_buf_t enc;          /* encoded rows of one commit */
-  ed_store_put_t *puts;  /* one commit's row changes */
-  size_t puts_cap;
-} ed_task_t;
+  int node;
+  ed_punctuate_type_t type;
+  int64_t interval;
+  int64_t next;
+} ed_schedule_t;
 
-struct ed_view {
+struct ed_task {
+  ed_runner_t *r;
+  int sub;
+  int32_t partition;
+  ed_subtopology_t *st;
+  ed_store_t *store;       /* NULL: stateless */
+  ed_cache_t cache;
+  ed_kvstore_t kv;
+  ed_pctx_t ctx;
+  void *states[ED_TOPO_MAX_NODES];
+  int inited;
+  int active;              /* assigned to this instance now */
+  int stopped;             /* on_error: stop */
+  int need_seek;           /* a commit failed: rewind to the committed offsets */
+  /* Per source slot (index into st->sources): next offset to apply and the
+   * one last committed; -1: from the beginning (stateful) or the group's
+   * committed offset (stateless). */
+  int64_t next_offset[ED_TOPO_MAX_NODES];
+  int64_t committed[ED_TOPO_MAX_NODES];
+  /* Duplicate filter for internal sources: highest upstream offset applied
+   * per (upstream slot, partition); [slot * nup + partition]. */
+  int64_t *src_seen;
+  uint8_t *src_dirty;
+  size_t nsrc;
+  int32_t nup;
+  int64_t stream_time;
+  int64_t committed_stream_time;
+  ed_schedule_t schedules[ED_MAX_SCHEDULES];
+  int nschedules;
+  ed_store_read_t rd;      /* snapshot for cache misses, open within one batch */
+  int rd_open;
+  ed_buf_t scratch;        /* per-record arena for processors */
+  ed_buf_t enc;            /* commit: expiry index keys, rendered rows */
+  ed_store_put_t *puts;
+  size_t puts_cap;
+  ed_store_meta_put_t *metas;
+  size_t metas_cap;
+  char (*meta_names)[48];
+};
+
+typedef struct {
+  const char *reason; /* static text from the processor */
+  _Atomic uint64_t count;
+} ed_bad_count_t;
+
+struct ed_runner {
   ed_engine_t *engine;
-  const ed_view_def_t *def;
-  ed_agg_plan_t plan;
-  int32_t nparts;
-  rd_kafka_t *rk;          /* the view's consumer, group <app>.<view> */
+  ed_topology_t *topo;
+  ed_on_error_t on_error;
+  char *group;
+  char *dead_letter_topic;
+  rd_kafka_t *consumer;
+  rd_kafka_t *producer;
+  int32_t nparts[ED_TOPO_MAX_SUBS];
+  int internal[ED_TOPO_MAX_NODES]; /* source fed by a sink of this topology */
+  ed_task_t **tasks[ED_TOPO_MAX_SUBS]; /* [sub][partition] */
   pthread_t thread;
   int thread_started;
-  ed_task_t **tasks;       /* [nparts] */
-  _Atomic(ed_store_t *) *ready; /* [nparts]: what queries may read */
   _Atomic uint64_t records_in;
+  _Atomic uint64_t late;
   _Atomic uint64_t commits;
-  _Atomic uint64_t bad[ED_BAD__COUNT];
-  _Atomic int32_t assigned;
+  ed_bad_count_t bad[ED_MAX_BAD_REASONS];
+  _Atomic int nbad;
   ed_ratelimit_t bad_log;
+  int produce_failed; /* a sink record failed delivery since the last commit */
+};
+
+/* A queryable store: one store of one topology, across its partitions. */
+struct ed_view {
+  ed_runner_t *runner;
+  int store;       /* index in the topology's stores */
+  int sub;
+  const ed_view_def_t *def;
+  ed_view_def_t fallback_def; /* for stores added without a description */
+  int32_t nparts;
+  _Atomic(ed_store_t *) *ready; /* [nparts]: what queries may read */
+  _Atomic int32_t assigned;
 };
 
 struct ed_engine {
   char *app;
   char *data_dir;
+  char *bootstrap;
   int commit_interval_ms;
   size_t cache_max_entries;
   ed_store_opts_t store_opts;
-  ed_view_t *views;
+  ed_kv_t *kafka;
+  size_t nkafka;
+  ed_runner_t *runners[ED_ENGINE_MAX_TOPOLOGIES];
+  size_t nrunners;
+  ed_view_t *views[ED_ENGINE_MAX_TOPOLOGIES * ED_TOPO_MAX_STORES];
   size_t nviews;
+  int started;
   atomic_int stopping;
 };
 
-/* task.c */
-int ed__task_create(ed_view_t *v, int32_t partition, ed_task_t **out, char *err, size_t errlen);
-void ed__task_destroy(ed_task_t *t);
-/* Re-reads the stored offset and empties the cache (on assignment). */
-int ed__task_reset(ed_task_t *t);
-/* Applies one record (a message with no error). */
-void ed__task_process(ed_task_t *t, const rd_kafka_message_t *m);
-/* Ends the batch's read snapshot; call before any commit. */
-void ed__task_end_batch(ed_task_t *t);
-/* Commits dirty rows and the offset in one LMDB transaction. On failure the
- * uncommitted changes are dropped and next_offset goes back to the committed
- * one, so the caller must seek the partition there. */
-int ed__task_commit(ed_task_t *t, char *err, size_t errlen);
-static inline int ed__task_has_changes(const ed_task_t *t) { return t->next_offset != t->committed; }
+/* runner.c */
+int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
+                      ed_runner_t **out, char *err, size_t errlen);
+int ed__runner_start(ed_runner_t *r, char *err, size_t errlen);
+void ed__runner_join(ed_runner_t *r);
+void ed__runner_destroy(ed_runner_t *r);
+ed_view_t *ed__runner_view_of_store(ed_runner_t *r, int store);
+void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail,
+                          const rd_kafka_message_t *m);
+/* Produces to a sink topic (murmur2 partitioning), with optional headers
+ * (taken over). Returns ED_OK or ED_EKAFKA. */
+int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_t klen,
+                       const void *val, size_t vlen, int64_t ts, rd_kafka_headers_t *hdrs);
 
-/* engine.c */
-void ed__view_count_bad(ed_view_t *v, ed_bad_reason_t why, const rd_kafka_message_t *m,
-                        const char *detail);
+/* task.c */
+int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out, char *err,
+                    size_t errlen);
+void ed__task_destroy(ed_task_t *t);
+/* Re-reads stored offsets, empties the cache, (re)initialises processors. */
+int ed__task_reset(ed_task_t *t, char *err, size_t errlen);
+/* The slot in st->sources of source node for @p topic, or -1. */
+int ed__task_slot(const ed_task_t *t, const char *topic);
+void ed__task_process(ed_task_t *t, int slot, const rd_kafka_message_t *m);
+void ed__task_wall_clock(ed_task_t *t, int64_t now);
+void ed__task_end_batch(ed_task_t *t);
+int ed__task_should_commit_early(const ed_task_t *t);
+/* Produces the output-topic rows of the uncommitted changes (before the
+ * producer flush that precedes ed__task_commit). */
+void ed__task_emit_changes(ed_task_t *t);
+int ed__task_commit(ed_task_t *t, char *err, size_t errlen);
+int ed__task_has_changes(const ed_task_t *t);
+void ed__task_close_processors(ed_task_t *t);
 
 #endif

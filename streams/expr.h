@@ -18,7 +18,13 @@
  * Evaluation is strict: a path the record lacks, a comparison of values of
  * different types (other than int with double), ordering of bools, nulls or
  * JSON texts, or `and`/`or`/`not` over a non-bool makes the record bad
- * (ED_EBADREC with a reason), never a silent default. */
+ * (ED_EBADREC with a reason), never a silent default. In particular
+ * `x == null` is true when x is null and a type error otherwise. Strings
+ * compare by their unescaped bytes (memcmp order), int with double
+ * exactly; objects/arrays are equal when their JSON texts are identical.
+ * `and`/`or` short-circuit: the side not evaluated is not checked. A
+ * keyword is taken as a field name after a '.' (`a.null`). Running out of
+ * memory while comparing escaped strings gives ED_ENOMEM. */
 #ifndef ED_STREAMS_EXPR_H
 #define ED_STREAMS_EXPR_H
 

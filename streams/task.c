@@ -1,36 +1,84 @@
-/* A stream task: applies one partition's records to its table. */
+/* A stream task: one partition of one sub-topology, with its store. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "streams/engine_int.h"
 
-#define ED_TASK_MAX_KEY 511 /* LMDB's default maximum key size */
+#define ED_META_FINGERPRINT "fingerprint"
+#define ED_META_EPOCH "epoch"
 
-int ed__task_create(ed_view_t *v, int32_t partition, ed_task_t **out, char *err, size_t errlen) {
-  ed_engine_t *e = v->engine;
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s/%s", e->data_dir, v->def->name);
-  if (mkdir(e->data_dir, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", e->data_dir, strerror(errno));
-    return ED_EIO;
+static int mkdir_p(const char *path, char *err, size_t errlen) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) goto fail;
+    *p = '/';
   }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-    return ED_EIO;
-  }
-  snprintf(dir, sizeof dir, "%s/%s/%d", e->data_dir, v->def->name, (int)partition);
+  if (mkdir(tmp, 0755) == 0 || errno == EEXIST) return ED_OK;
+fail:
+  snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+  return ED_EIO;
+}
+
+static ed_store_spec_t *task_store_spec(const ed_task_t *t) {
+  return t->st->store >= 0 ? &t->r->topo->stores[t->st->store] : NULL;
+}
+
+int ed__task_slot(const ed_task_t *t, const char *topic) {
+  for (int i = 0; i < t->st->nsources; i++)
+    if (strcmp(t->r->topo->nodes[t->st->sources[i]].topic, topic) == 0) return i;
+  return -1;
+}
+
+/* Upstream partitions feeding this task's internal sources, for the
+ * duplicate filter. */
+static int32_t upstream_partitions(const ed_task_t *t) {
+  int32_t n = 0;
+  for (int s = 0; s < t->r->topo->nsubs; s++)
+    if (s != t->sub && t->r->nparts[s] > n) n = t->r->nparts[s];
+  return n;
+}
+
+int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out, char *err,
+                    size_t errlen) {
   ed_task_t *t = calloc(1, sizeof *t);
   if (t == NULL) return ED_ENOMEM;
-  t->view = v;
+  t->r = r;
+  t->sub = sub;
   t->partition = partition;
+  t->st = &r->topo->subs[sub];
+  t->kv.task = t;
+  t->ctx.task = t;
+  ed_cache_init(&t->cache);
+  ed_buf_init(&t->scratch);
   ed_buf_init(&t->enc);
-  int rc = ed_store_open(dir, &e->store_opts, &t->store, err, errlen);
-  if (rc == ED_OK) rc = ed_cache_init(&t->cache, v->def->naggs, e->cache_max_entries);
-  if (rc == ED_OK) rc = ed__task_reset(t);
+  int rc = ED_OK;
+  ed_store_spec_t *spec = task_store_spec(t);
+  if (spec) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s/%d", r->engine->data_dir, spec->name, (int)partition);
+    rc = mkdir_p(dir, err, errlen);
+    if (rc == ED_OK) rc = ed_store_open(dir, &r->engine->store_opts, &t->store, err, errlen);
+    t->nup = upstream_partitions(t);
+    t->nsrc = (size_t)t->st->nsources * (size_t)t->nup;
+    t->src_seen = calloc(t->nsrc + 1, sizeof *t->src_seen);
+    t->src_dirty = calloc(t->nsrc + 1, 1);
+    size_t nmeta = 4 + (size_t)t->st->nsources + t->nsrc;
+    t->metas = calloc(nmeta, sizeof *t->metas);
+    t->meta_names = calloc(nmeta, sizeof *t->meta_names);
+    t->metas_cap = nmeta;
+    if (rc == ED_OK && (!t->src_seen || !t->src_dirty || !t->metas || !t->meta_names))
+      rc = ED_ENOMEM;
+  }
+  if (rc == ED_OK) rc = ed__task_reset(t, err, errlen);
   if (rc != ED_OK) {
     ed__task_destroy(t);
     return rc;
@@ -39,24 +87,98 @@ int ed__task_create(ed_view_t *v, int32_t partition, ed_task_t **out, char *err,
   return ED_OK;
 }
 
+void ed__task_close_processors(ed_task_t *t) {
+  if (!t->inited) return;
+  ed_topology_t *topo = t->r->topo;
+  for (int i = 0; i < topo->nnodes; i++) {
+    ed_node_t *n = &topo->nodes[i];
+    if (n->sub != t->sub || n->type != ED_NODE_PROCESSOR || n->fns.close == NULL) continue;
+    t->ctx.node = i;
+    n->fns.close(&t->ctx, t->states[i]);
+    t->states[i] = NULL;
+  }
+  t->inited = 0;
+  t->nschedules = 0;
+}
+
 void ed__task_destroy(ed_task_t *t) {
   if (t == NULL) return;
   ed__task_end_batch(t);
+  ed__task_close_processors(t);
   ed_store_close(t->store);
   ed_cache_fini(&t->cache);
+  ed_buf_fini(&t->scratch);
   ed_buf_fini(&t->enc);
   free(t->puts);
+  free(t->metas);
+  free(t->meta_names);
+  free(t->src_seen);
+  free(t->src_dirty);
   free(t);
 }
 
-int ed__task_reset(ed_task_t *t) {
+static void meta_offset_name(const ed_task_t *t, int slot, char *out, size_t cap) {
+  snprintf(out, cap, "offset/%s", t->r->topo->nodes[t->st->sources[slot]].topic);
+}
+
+static void meta_src_name(size_t idx, int32_t nup, char *out, size_t cap) {
+  snprintf(out, cap, "src/%d/%d", (int)(idx / (size_t)nup), (int)(idx % (size_t)nup));
+}
+
+/* Drops state built by another definition of the view. */
+static int check_fingerprint(ed_task_t *t, char *err, size_t errlen) {
+  ed_store_spec_t *spec = task_store_spec(t);
+  int64_t fp;
+  if (spec->fingerprint == 0) return ED_OK;
+  int rc = ed_store_meta_get(t->store, ED_META_FINGERPRINT, &fp);
+  if (rc == ED_ENOTFOUND || (rc == ED_OK && (uint64_t)fp == spec->fingerprint)) return ED_OK;
+  if (rc != ED_OK) return rc;
+  ed_log_warn("store %s partition %d: the view's definition changed since its state was built: "
+              "dropping the state and rebuilding from the earliest offset",
+              spec->name, (int)t->partition);
+  return ed_store_clear(t->store, err, errlen);
+}
+
+int ed__task_reset(ed_task_t *t, char *err, size_t errlen) {
   ed__task_end_batch(t);
   ed_cache_clear(&t->cache);
-  int64_t off;
-  int rc = ed_store_meta_get(t->store, ED_STORE_META_OFFSET, &off);
-  if (rc == ED_ENOTFOUND) off = -1;
-  else if (rc != ED_OK) return rc;
-  t->next_offset = t->committed = off;
+  t->stream_time = t->committed_stream_time = INT64_MIN;
+  for (int i = 0; i < t->st->nsources; i++) t->next_offset[i] = t->committed[i] = -1;
+  if (t->store) {
+    int rc = check_fingerprint(t, err, errlen);
+    if (rc != ED_OK) return rc;
+    ed_store_read_t rd;
+    if (ed_store_read_begin(t->store, &rd) != ED_OK) return ED_ESTORE;
+    char name[128];
+    int64_t v;
+    for (int i = 0; i < t->st->nsources; i++) {
+      meta_offset_name(t, i, name, sizeof name);
+      if (ed_store_read_meta(&rd, name, &v) == ED_OK) t->next_offset[i] = t->committed[i] = v;
+    }
+    if (ed_store_read_meta(&rd, ED_STORE_META_STREAM_TIME, &v) == ED_OK)
+      t->stream_time = t->committed_stream_time = v;
+    for (size_t i = 0; i < t->nsrc; i++) {
+      meta_src_name(i, t->nup, name, sizeof name);
+      t->src_seen[i] = ed_store_read_meta(&rd, name, &v) == ED_OK ? v : -1;
+      t->src_dirty[i] = 0;
+    }
+    ed_store_read_end(&rd);
+  }
+  ed__task_close_processors(t);
+  ed_topology_t *topo = t->r->topo;
+  t->inited = 1;
+  for (int i = 0; i < topo->nnodes; i++) {
+    ed_node_t *n = &topo->nodes[i];
+    if (n->sub != t->sub || n->type != ED_NODE_PROCESSOR || n->fns.init == NULL) continue;
+    t->ctx.node = i;
+    int rc = n->fns.init(&t->ctx, n->arg, &t->states[i]);
+    if (rc != ED_OK) {
+      snprintf(err, errlen, "processor %s failed to start: %s", n->name, ed_strerror(rc));
+      return rc;
+    }
+  }
+  t->need_seek = 0;
+  t->stopped = 0;
   return ED_OK;
 }
 
@@ -67,138 +189,185 @@ void ed__task_end_batch(ed_task_t *t) {
   }
 }
 
-/* The cache entry for @p key, read through from the store on a miss.
- * Returns -1 when the cache is full (the caller commits and retries). */
-static long row_for_key(ed_task_t *t, const void *key, size_t klen) {
-  uint32_t h = ed_cache_hash(key, klen);
-  long idx = ed_cache_find(&t->cache, key, klen, h);
-  if (idx >= 0) return idx;
-  if (ed_cache_full(&t->cache)) return -1;
-  ed_col_t cols[ED_VIEW_MAX_AGGS];
-  ed_agg_init_row(t->view->def, cols);
-  if (!t->rd_open && ed_store_read_begin(t->store, &t->rd) == ED_OK) t->rd_open = 1;
-  const void *val;
-  size_t vlen, n;
-  if (t->rd_open && ed_store_read_get(&t->rd, key, klen, &val, &vlen) == ED_OK &&
-      (ed_row_decode(val, vlen, cols, ED_VIEW_MAX_AGGS, &n) != ED_OK || n != t->view->def->naggs)) {
-    ed_log_error("view %s partition %d: stored row has a bad encoding; starting it afresh",
-                 t->view->def->name, (int)t->partition);
-    ed_agg_init_row(t->view->def, cols);
-  }
-  return ed_cache_insert(&t->cache, key, klen, h, cols);
+int ed__task_has_changes(const ed_task_t *t) {
+  if (t->cache.ndirty || t->stream_time != t->committed_stream_time) return 1;
+  for (int i = 0; i < t->st->nsources; i++)
+    if (t->next_offset[i] != t->committed[i]) return 1;
+  return 0;
 }
 
-/* Validates the record for this view; on a bad record counts it and returns
- * ED_EBADREC. On success @p vals holds the fields the aggregates read. */
-static int decode(ed_task_t *t, const rd_kafka_message_t *m, ed_json_val_t *vals) {
-  ed_view_t *v = t->view;
-  if (m->key == NULL) {
-    ed__view_count_bad(v, ED_BAD_NULL_KEY, m, NULL);
-    return ED_EBADREC;
-  }
-  if (m->key_len > ED_TASK_MAX_KEY || m->key_len == 0) {
-    ed__view_count_bad(v, ED_BAD_KEY_TOO_LONG, m, m->key_len ? "over 511 bytes" : "empty");
-    return ED_EBADREC;
-  }
-  if (m->payload == NULL) {
-    ed__view_count_bad(v, ED_BAD_NULL_VALUE, m, NULL);
-    return ED_EBADREC;
-  }
-  if (v->def->format != ED_FORMAT_JSON) return ED_OK;
-  size_t pos;
-  if (ed_json_scan(m->payload, m->len, v->plan.fields, v->plan.nfields, vals, &pos) != ED_OK) {
-    char detail[48];
-    snprintf(detail, sizeof detail, "at byte %zu", pos);
-    ed__view_count_bad(v, ED_BAD_INVALID_JSON, m, detail);
-    return ED_EBADREC;
-  }
-  int missing;
-  const char *field;
-  if (ed_agg_check(v->def, &v->plan, vals, &missing, &field) != ED_OK) {
-    ed__view_count_bad(v, missing ? ED_BAD_MISSING_FIELD : ED_BAD_NOT_A_NUMBER, m, field);
-    return ED_EBADREC;
-  }
-  return ED_OK;
+int ed__task_should_commit_early(const ed_task_t *t) {
+  return t->cache.count >= t->r->engine->cache_max_entries ||
+         ed_cache_bytes(&t->cache) >= ((size_t)64 << 20);
 }
 
-void ed__task_process(ed_task_t *t, const rd_kafka_message_t *m) {
+/* ---- processing ---- */
+
+static void run_node(ed_task_t *t, int node, const ed_record_t *rec);
+
+static void run_children(ed_task_t *t, int node, const ed_record_t *rec) {
+  ed_node_t *n = &t->r->topo->nodes[node];
+  for (int i = 0; i < n->nchildren && !t->ctx.bad; i++) run_node(t, n->children[i], rec);
+}
+
+/* Builds the header that lets the consuming task drop duplicates. */
+static rd_kafka_headers_t *src_header(ed_task_t *t) {
+  const rd_kafka_message_t *m = t->ctx.msg;
+  if (m == NULL) return NULL;
+  uint8_t h[13];
+  int slot = ed__task_slot(t, rd_kafka_topic_name(m->rkt));
+  h[0] = (uint8_t)slot;
+  for (int i = 0; i < 4; i++) h[1 + i] = (uint8_t)((uint32_t)m->partition >> (24 - 8 * i));
+  for (int i = 0; i < 8; i++) h[5 + i] = (uint8_t)((uint64_t)m->offset >> (56 - 8 * i));
+  rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+  rd_kafka_header_add(hdrs, ED_SRC_HEADER, -1, h, sizeof h);
+  return hdrs;
+}
+
+static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
+  ed_node_t *n = &t->r->topo->nodes[node];
+  int saved = t->ctx.node;
+  t->ctx.node = node;
+  if (n->type == ED_NODE_PROCESSOR) {
+    n->fns.process(&t->ctx, t->states[node], rec);
+  } else if (n->type == ED_NODE_SINK) {
+    /* Stateless tasks tag what they produce with its source position. */
+    rd_kafka_headers_t *hdrs = t->store == NULL ? src_header(t) : NULL;
+    if (ed__runner_produce(t->r, n->topic, rec->key, rec->key_len, rec->value, rec->value_len,
+                           rec->timestamp, hdrs) != ED_OK)
+      t->r->produce_failed = 1;
+  } else {
+    run_children(t, node, rec);
+  }
+  t->ctx.node = saved;
+}
+
+/* For records of internal topics: 1 if already applied (a duplicate from an
+ * upstream task that redid work after a crash), else records it. */
+static int duplicate(ed_task_t *t, const rd_kafka_message_t *m) {
+  const void *v;
+  size_t len;
+  rd_kafka_headers_t *hdrs;
+  if (t->store == NULL || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(hdrs, ED_SRC_HEADER, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      len != 13)
+    return 0;
+  const uint8_t *h = v;
+  uint32_t part = 0;
+  uint64_t off = 0;
+  for (int i = 0; i < 4; i++) part = part << 8 | h[1 + i];
+  for (int i = 0; i < 8; i++) off = off << 8 | h[5 + i];
+  size_t idx = (size_t)h[0] * (size_t)t->nup + part;
+  if (h[0] >= t->st->nsources || (int32_t)part >= t->nup || idx >= t->nsrc) return 0;
+  if ((int64_t)off <= t->src_seen[idx]) return 1;
+  t->src_seen[idx] = (int64_t)off;
+  t->src_dirty[idx] = 1;
+  return 0;
+}
+
+static void fire_stream_time(ed_task_t *t) {
+  for (int i = 0; i < t->nschedules; i++) {
+    ed_schedule_t *s = &t->schedules[i];
+    if (s->type != ED_PUNCTUATE_STREAM_TIME || t->stream_time < s->next) continue;
+    ed_node_t *n = &t->r->topo->nodes[s->node];
+    s->next = t->stream_time - t->stream_time % s->interval + s->interval;
+    if (n->fns.punctuate) {
+      t->ctx.node = s->node;
+      n->fns.punctuate(&t->ctx, t->states[s->node], ED_PUNCTUATE_STREAM_TIME, t->stream_time);
+    }
+  }
+}
+
+void ed__task_wall_clock(ed_task_t *t, int64_t now) {
+  for (int i = 0; i < t->nschedules; i++) {
+    ed_schedule_t *s = &t->schedules[i];
+    if (s->type != ED_PUNCTUATE_WALL_CLOCK || now < s->next) continue;
+    ed_node_t *n = &t->r->topo->nodes[s->node];
+    s->next = now + s->interval;
+    if (n->fns.punctuate) {
+      t->ctx.node = s->node;
+      t->ctx.msg = NULL;
+      n->fns.punctuate(&t->ctx, t->states[s->node], ED_PUNCTUATE_WALL_CLOCK, now);
+    }
+  }
+}
+
+void ed__task_process(ed_task_t *t, int slot, const rd_kafka_message_t *m) {
   /* Already reflected in the state (redelivered after a rebalance or
    * restart), or a failed commit is waiting for the partition to rewind. */
-  if (m->offset < t->next_offset || t->need_seek) return;
-  ed_json_val_t vals[ED_VIEW_MAX_AGGS];
-  if (decode(t, m, vals) != ED_OK) {
-    t->next_offset = m->offset + 1;
-    return;
-  }
-  long idx = row_for_key(t, m->key, m->key_len);
-  if (idx < 0) {
-    /* Cache full: commit everything before this record, empty the cache,
-     * retry. */
-    char err[256];
-    t->next_offset = m->offset;
-    if (ed__task_commit(t, err, sizeof err) != ED_OK) {
-      ed_log_error("view %s partition %d: commit failed: %s", t->view->def->name,
-                   (int)t->partition, err);
-      return;
-    }
-    ed__task_end_batch(t);
-    ed_cache_clear(&t->cache);
-    idx = row_for_key(t, m->key, m->key_len);
-    if (idx < 0) { /* out of memory: rewind and try again later */
-      t->need_seek = 1;
+  if (m->offset < t->next_offset[slot] || t->need_seek || t->stopped) return;
+  t->next_offset[slot] = m->offset + 1;
+  if (duplicate(t, m)) return;
+  int node = t->st->sources[slot];
+  ed_node_t *src = &t->r->topo->nodes[node];
+  ed_record_t rec = {m->key, m->key_len, m->payload, m->len, 0};
+  rd_kafka_timestamp_type_t tstype;
+  rec.timestamp = rd_kafka_message_timestamp(m, &tstype);
+  t->ctx.msg = m;
+  t->ctx.bad = 0;
+  t->ctx.node = node;
+  ed_buf_reset(&t->scratch);
+  atomic_fetch_add_explicit(&t->r->records_in, 1, memory_order_relaxed);
+  if (src->ts_fn) {
+    char why[160];
+    if (src->ts_fn(src->ts_arg, &rec, &rec.timestamp, why, sizeof why) != ED_OK) {
+      ed_pctx_bad_record(&t->ctx, "bad timestamp", why);
       return;
     }
   }
-  ed_agg_apply(t->view->def, &t->view->plan, vals, ed_cache_cols(&t->cache, idx));
-  ed_cache_mark_dirty(&t->cache, idx);
-  t->next_offset = m->offset + 1;
-  atomic_fetch_add_explicit(&t->view->records_in, 1, memory_order_relaxed);
+  if (rec.timestamp > t->stream_time) t->stream_time = rec.timestamp;
+  run_children(t, node, &rec);
+  if (t->nschedules) fire_stream_time(t);
 }
 
-/* Drops what was not committed; the engine rewinds the partition to the
- * committed offset and the records are applied again. */
-static int fail_commit(ed_task_t *t, int rc) {
-  ed_cache_clear(&t->cache);
-  t->next_offset = t->committed;
-  t->need_seek = 1;
-  return rc;
+/* ---- the processor context ---- */
+
+void ed_pctx_forward(ed_pctx_t *ctx, const ed_record_t *rec) {
+  run_children(ctx->task, ctx->node, rec);
 }
 
-int ed__task_commit(ed_task_t *t, char *err, size_t errlen) {
-  ed_cache_t *c = &t->cache;
-  if (t->next_offset == t->committed && c->ndirty == 0) return ED_OK;
-  ed__task_end_batch(t);
-  if (t->puts_cap < c->ndirty) {
-    ed_store_put_t *p = realloc(t->puts, c->ndirty * sizeof *p);
-    if (p == NULL) {
-      snprintf(err, errlen, "out of memory");
-      return fail_commit(t, ED_ENOMEM);
-    }
-    t->puts = p;
-    t->puts_cap = c->ndirty;
-  }
-  /* Size the encode buffer once so the puts can point into it. */
-  size_t total = 0;
-  for (size_t i = 0; i < c->ndirty; i++)
-    total += ed_row_encoded_size(ed_cache_cols(c, (long)c->dirty[i]), c->ncols);
-  ed_buf_reset(&t->enc);
-  if (ed_buf_reserve(&t->enc, total) != ED_OK) {
-    snprintf(err, errlen, "out of memory");
-    return fail_commit(t, ED_ENOMEM);
-  }
-  for (size_t i = 0; i < c->ndirty; i++) {
-    long idx = (long)c->dirty[i];
-    char *out = t->enc.data + t->enc.len;
-    size_t n = ed_row_encode(ed_cache_cols(c, idx), c->ncols, out, total - t->enc.len);
-    t->enc.len += n;
-    t->puts[i] = (ed_store_put_t){ed_cache_key(c, idx), c->entries[idx].key_len, out, n, 0};
-  }
-  ed_store_meta_put_t meta = {ED_STORE_META_OFFSET, t->next_offset};
-  int rc = ed_store_commit(t->store, t->puts, c->ndirty, &meta, t->next_offset >= 0 ? 1 : 0, err,
-                           errlen);
-  if (rc != ED_OK) return fail_commit(t, rc);
-  ed_cache_mark_all_clean(c);
-  t->committed = t->next_offset;
-  atomic_fetch_add_explicit(&t->view->commits, 1, memory_order_relaxed);
+ed_kvstore_t *ed_pctx_store(ed_pctx_t *ctx, const char *name) {
+  ed_task_t *t = ctx->task;
+  ed_node_t *n = &t->r->topo->nodes[ctx->node];
+  for (int i = 0; i < n->nstores; i++)
+    if (strcmp(t->r->topo->stores[n->stores[i]].name, name) == 0 && t->store) return &t->kv;
+  return NULL;
+}
+
+int ed_pctx_schedule(ed_pctx_t *ctx, ed_punctuate_type_t type, int64_t interval_ms) {
+  ed_task_t *t = ctx->task;
+  if (interval_ms <= 0 || t->nschedules == ED_MAX_SCHEDULES) return ED_EINVAL;
+  int64_t base = type == ED_PUNCTUATE_STREAM_TIME ? (t->stream_time == INT64_MIN ? 0 : t->stream_time)
+                                                  : ed_now_ms();
+  t->schedules[t->nschedules++] =
+      (ed_schedule_t){ctx->node, type, interval_ms, base - base % interval_ms + interval_ms};
   return ED_OK;
+}
+
+int32_t ed_pctx_partition(const ed_pctx_t *ctx) { return ctx->task->partition; }
+int64_t ed_pctx_stream_time(const ed_pctx_t *ctx) { return ctx->task->stream_time; }
+const char *ed_pctx_topic(const ed_pctx_t *ctx) {
+  return ctx->msg ? rd_kafka_topic_name(ctx->msg->rkt) : NULL;
+}
+int64_t ed_pctx_offset(const ed_pctx_t *ctx) { return ctx->msg ? ctx->msg->offset : -1; }
+ed_buf_t *ed_pctx_scratch(ed_pctx_t *ctx) { return &ctx->task->scratch; }
+
+void ed_pctx_late_record(ed_pctx_t *ctx) {
+  atomic_fetch_add_explicit(&ctx->task->r->late, 1, memory_order_relaxed);
+}
+
+void ed_pctx_bad_record(ed_pctx_t *ctx, const char *reason, const char *detail) {
+  ed_task_t *t = ctx->task;
+  ctx->bad = 1;
+  ed__runner_count_bad(t->r, reason, detail, ctx->msg);
+  if (t->r->on_error == ED_ON_ERROR_STOP && ctx->msg) {
+    t->stopped = 1;
+    /* Nothing of this record is applied: the task resumes at it. */
+    t->next_offset[ed__task_slot(t, rd_kafka_topic_name(ctx->msg->rkt))] = ctx->msg->offset;
+    ed_log_error("topology %s partition %d: stopped at a bad record (%s%s%s) at %s[%d]@%lld; "
+                 "fix or skip it (on_error: skip | dead_letter) and restart",
+                 t->r->topo->name, (int)t->partition, reason, detail ? ": " : "",
+                 detail ? detail : "", rd_kafka_topic_name(ctx->msg->rkt),
+                 (int)ctx->msg->partition, (long long)ctx->msg->offset);
+  }
 }

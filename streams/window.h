@@ -53,7 +53,8 @@ static inline int ed_window_is_late(const ed_window_spec_t *spec, int64_t end, i
 
 /* The expiry time of a window for the store's index: rows are purged when
  * stream time reaches it (start + retention for time windows, end +
- * retention for sessions). */
+ * retention for sessions), saturating at INT64_MAX. Never 0, the store's
+ * "no expiry": a sum of exactly 0 gives 1. */
 int64_t ed_window_expire_at(const ed_window_spec_t *spec, int64_t start, int64_t end);
 
 /* ---- sessions ---- */

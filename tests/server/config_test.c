@@ -119,7 +119,7 @@ static void test_full(void **state) {
   assert_int_equal(v->naggs, 1);
   assert_string_equal(v->aggs[0].column, "count");
   assert_int_equal(v->aggs[0].kind, ED_AGG_COUNT);
-  assert_null(v->aggs[0].field);
+  assert_null(v->aggs[0].arg);
 
   v = &c->views[1];
   assert_string_equal(v->name, "revenue");
@@ -127,7 +127,7 @@ static void test_full(void **state) {
   assert_int_equal(v->naggs, 1);
   assert_string_equal(v->aggs[0].column, "sum_amount");
   assert_int_equal(v->aggs[0].kind, ED_AGG_SUM);
-  assert_string_equal(v->aggs[0].field, "amount");
+  assert_string_equal(v->aggs[0].arg, "amount");
 
   v = &c->views[2];
   assert_string_equal(v->name, "by_country.v2");
@@ -135,12 +135,12 @@ static void test_full(void **state) {
   assert_int_equal(v->naggs, 3);
   assert_string_equal(v->aggs[0].column, "orders");
   assert_int_equal(v->aggs[0].kind, ED_AGG_COUNT);
-  assert_null(v->aggs[0].field);
+  assert_null(v->aggs[0].arg);
   assert_string_equal(v->aggs[1].column, "revenue");
   assert_int_equal(v->aggs[1].kind, ED_AGG_SUM);
-  assert_string_equal(v->aggs[1].field, "amount");
+  assert_string_equal(v->aggs[1].arg, "amount");
   assert_string_equal(v->aggs[2].column, "_qty");
-  assert_string_equal(v->aggs[2].field, "qty_2");
+  assert_string_equal(v->aggs[2].arg, "qty_2");
   ed_config_free(c);
 }
 
@@ -190,7 +190,7 @@ static void test_aggregate_forms(void **state) {
                                 "      n: count\n"
                                 "      Total: sum(price)\n");
   assert_string_equal(c->views[0].aggs[0].column, "sum_x");
-  assert_string_equal(c->views[0].aggs[0].field, "x");
+  assert_string_equal(c->views[0].aggs[0].arg, "x");
   assert_int_equal(c->views[1].naggs, 2);
   assert_string_equal(c->views[1].aggs[1].column, "Total");
   ed_config_free(c);
@@ -323,7 +323,7 @@ static void test_views(void **state) {
   expect_err(BASE "views: {}\n", ":4: views: expected at least one view");
   expect_err(BASE "views: [a]\n", ":4: views: expected a mapping of view name to view, got a list");
   expect_err(BASE "views:\n  v: count\n",
-             ":5: views.v: expected a mapping (from, format, aggregate), got a scalar");
+             ":5: views.v: expected a mapping (from, format, aggregate, ...), got a scalar");
   expect_err(BASE "views:\n  my view: {from: t, aggregate: count}\n",
              ":5: views.my view: bad view name 'my view' (expected [A-Za-z0-9_.-]+)");
   expect_err(BASE "views:\n  ..: {from: t, aggregate: count}\n",
@@ -333,80 +333,381 @@ static void test_views(void **state) {
   expect_err(BASE "views:\n  v:\n    aggregate: count\n", ":5: views.v.from: missing (required)");
   expect_err(VIEW_HEAD, ":6: views.user_views.aggregate: missing (required)");
   expect_err(VIEW_HEAD "    format: avro\n",
-             ":8: views.user_views.format: expected json or string, got 'avro'");
+             ":8: views.user_views.format: expected json, string, int64 or double, got 'avro'");
   expect_err(BASE "views:\n  v:\n    from: my topic\n",
              ":6: views.v.from: expected a topic name [A-Za-z0-9._-]{1,249}, got 'my topic'");
   expect_err(VIEW_HEAD "    agregate: count\n",
-             ":8: views.user_views.agregate: unknown key (expected from, format or aggregate)");
+             ":8: views.user_views.agregate: unknown key (expected from, format, key, where, "
+             "timestamp, aggregate, window, to or on_error)");
 }
 
-static void test_unsupported(void **state) {
+/* ---- stream-engine keys: good ---- */
+
+static void test_expressions(void **state) {
   (void)state;
-  expect_err(
-      VIEW_HEAD "    key: user\n",
-      ":8: views.user_views.key: grouping by a field needs repartitioning, not supported yet");
-  expect_err(VIEW_HEAD "    where: page != \"/health\"\n",
-             ":8: views.user_views.where: filters are not supported yet");
-  expect_err(VIEW_HEAD "    window: { type: tumbling, size: 1h }\n",
-             ":8: views.user_views.window: windowed aggregation is not supported yet");
-  expect_err(VIEW_HEAD "    to: out\n",
-             ":8: views.user_views.to: writing a view to a topic is not supported yet");
-  expect_err(VIEW_HEAD "    timestamp: ts\n",
-             ":8: views.user_views.timestamp: event-time timestamps are not supported yet");
-  expect_err(VIEW_HEAD "    on_error: skip\n",
-             ":8: views.user_views.on_error: on_error policies are not supported yet");
+  ed_config_t *c = load_ok(BASE "views:\n"
+                                "  a:\n"
+                                "    from: pageviews\n"
+                                "    key: customer.country\n"
+                                "    where: page != \"/health\" and not (`user id` == null)\n"
+                                "    timestamp: meta.ts\n"
+                                "    aggregate: count\n"
+                                "  b:\n"
+                                "    from: pageviews\n"
+                                "    format: string\n"
+                                "    key: $value\n"
+                                "    where: $key != \"bot\"\n"
+                                "    aggregate: count\n"
+                                "  c:\n" /* the docs' YAML quoting examples */
+                                "    from: pageviews\n"
+                                "    key: \"`user id`\"\n"
+                                "    where: 'page == \"/a: b\"'\n"
+                                "    aggregate: count\n");
+  ed_view_def_t *v = &c->views[0];
+  assert_string_equal(v->key, "customer.country");
+  assert_string_equal(v->where, "page != \"/health\" and not (`user id` == null)");
+  assert_string_equal(v->timestamp, "meta.ts");
+  assert_null(v->to);
+  assert_int_equal(v->on_error, ED_ON_ERROR_SKIP);
+  assert_int_equal(v->window.type, ED_WIN_NONE);
+  v = &c->views[1];
+  assert_int_equal(v->format, ED_FORMAT_STRING);
+  assert_string_equal(v->key, "$value");
+  assert_string_equal(v->where, "$key != \"bot\"");
+  assert_null(v->timestamp);
+  v = &c->views[2];
+  assert_string_equal(v->key, "`user id`");
+  assert_string_equal(v->where, "page == \"/a: b\"");
+  ed_config_free(c);
+
+  /* Absent: the record key, every record, the Kafka timestamp. */
+  c = load_ok(BASE "views: { v: { from: t, aggregate: count } }\n");
+  assert_null(c->views[0].key);
+  assert_null(c->views[0].where);
+  assert_null(c->views[0].timestamp);
+  ed_config_free(c);
+}
+
+static void test_aggregate_kinds(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "views:\n"
+                                "  a: { from: t, aggregate: count() }\n"
+                                "  b: { from: t, aggregate: count_distinct(user) }\n"
+                                "  c: { from: t, aggregate: max(order.total) }\n"
+                                "  d: { from: t, aggregate: min( `unit_price` ) }\n"
+                                "  e: { from: t, aggregate: avg((amount)) }\n"
+                                "  f: { from: t, format: int64, aggregate: sum($value) }\n"
+                                "  g: { from: t, format: double, aggregate: max($key) }\n"
+                                "  h: { from: t, aggregate: latest }\n"
+                                "  i: { from: t, format: string, aggregate: { row: latest } }\n"
+                                "  j:\n"
+                                "    from: t\n"
+                                "    aggregate:\n"
+                                "      n: count\n"
+                                "      paid: count_distinct(status == \"a)b\" or x == 'c(\\'')\n"
+                                "      big: max((amount > 100) == true)\n"
+                                "      odd: sum(`a)b`)\n");
+  struct {
+    ed_agg_kind_t kind;
+    const char *column, *arg;
+  } want[] = {
+      {ED_AGG_COUNT, "count", NULL},
+      {ED_AGG_COUNT_DISTINCT, "count_distinct_user", "user"},
+      {ED_AGG_MAX, "max_order_total", "order.total"},
+      {ED_AGG_MIN, "min_unit_price", "`unit_price`"},
+      {ED_AGG_AVG, "avg_amount", "(amount)"},
+      {ED_AGG_SUM, "sum_value", "$value"},
+      {ED_AGG_MAX, "max_key", "$key"},
+      {ED_AGG_LATEST, "latest", NULL},
+      {ED_AGG_LATEST, "row", NULL},
+  };
+  assert_int_equal(c->nviews, 10);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    ed_view_def_t *v = &c->views[i];
+    assert_int_equal(v->naggs, 1);
+    assert_int_equal(v->aggs[0].kind, want[i].kind);
+    assert_string_equal(v->aggs[0].column, want[i].column);
+    if (want[i].arg)
+      assert_string_equal(v->aggs[0].arg, want[i].arg);
+    else
+      assert_null(v->aggs[0].arg);
+  }
+  assert_int_equal(c->views[5].format, ED_FORMAT_INT64);
+  assert_int_equal(c->views[6].format, ED_FORMAT_DOUBLE);
+  assert_true(ed_view_is_latest(&c->views[7]));
+  assert_true(ed_view_is_latest(&c->views[8]));
+
+  ed_view_def_t *v = &c->views[9];
+  assert_int_equal(v->naggs, 4);
+  assert_int_equal(v->aggs[0].kind, ED_AGG_COUNT);
+  assert_null(v->aggs[0].arg);
+  assert_string_equal(v->aggs[1].column, "paid");
+  assert_int_equal(v->aggs[1].kind, ED_AGG_COUNT_DISTINCT);
+  assert_string_equal(v->aggs[1].arg, "status == \"a)b\" or x == 'c(\\''");
+  assert_string_equal(v->aggs[2].column, "big");
+  assert_int_equal(v->aggs[2].kind, ED_AGG_MAX);
+  assert_string_equal(v->aggs[2].arg, "(amount > 100) == true");
+  assert_string_equal(v->aggs[3].arg, "`a)b`");
+  ed_config_free(c);
+}
+
+static void test_windows(void **state) {
+  (void)state;
+  const int64_t day = 86400000;
+  ed_config_t *c = load_ok(BASE "views:\n"
+                                "  a:\n"
+                                "    from: t\n"
+                                "    aggregate: count\n"
+                                "    window: { type: tumbling, size: 1h }\n"
+                                "  b:\n"
+                                "    from: t\n"
+                                "    aggregate: count\n"
+                                "    window: { type: hopping, size: 5m, advance: 30s, "
+                                "grace: 500ms }\n"
+                                "  c:\n"
+                                "    from: t\n"
+                                "    aggregate: count\n"
+                                "    timestamp: ts\n"
+                                "    window:\n"
+                                "      type: session\n"
+                                "      gap: 1500\n"
+                                "      grace: 5m\n"
+                                "      retention: 7d\n"
+                                "  d:\n"
+                                "    from: t\n"
+                                "    aggregate: count\n"
+                                "    window: { type: tumbling, size: 2d, grace: 1h }\n");
+  ed_window_spec_t *w = &c->views[0].window;
+  assert_int_equal(w->type, ED_WIN_TUMBLING);
+  assert_int_equal(w->size, 3600000);
+  assert_int_equal(w->advance, 3600000); /* defaults: advance = size, */
+  assert_int_equal(w->grace, 0);         /* no grace, */
+  assert_int_equal(w->retention, day);   /* at least a day */
+  w = &c->views[1].window;
+  assert_int_equal(w->type, ED_WIN_HOPPING);
+  assert_int_equal(w->size, 300000);
+  assert_int_equal(w->advance, 30000);
+  assert_int_equal(w->grace, 500);
+  assert_int_equal(w->retention, day);
+  w = &c->views[2].window;
+  assert_int_equal(w->type, ED_WIN_SESSION);
+  assert_int_equal(w->gap, 1500);
+  assert_int_equal(w->grace, 300000);
+  assert_int_equal(w->retention, 7 * day);
+  assert_string_equal(c->views[2].timestamp, "ts");
+  w = &c->views[3].window;
+  assert_int_equal(w->retention, 2 * day + 3600000); /* size + grace, when over a day */
+  ed_config_free(c);
+}
+
+static void test_to_and_on_error(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "views:\n"
+                                "  a: { from: t, aggregate: count, to: t.counts, on_error: skip }\n"
+                                "  b: { from: t, aggregate: count, on_error: dead_letter }\n"
+                                "  c: { from: t, aggregate: count, on_error: stop }\n");
+  assert_string_equal(c->views[0].to, "t.counts");
+  assert_int_equal(c->views[0].on_error, ED_ON_ERROR_SKIP);
+  assert_null(c->views[1].to);
+  assert_int_equal(c->views[1].on_error, ED_ON_ERROR_DEAD_LETTER);
+  assert_int_equal(c->views[2].on_error, ED_ON_ERROR_STOP);
+  ed_config_free(c);
+}
+
+static void test_design_example(void **state) {
+  (void)state;
+  /* DESIGN.md's "Config" example loads as written. */
+  ed_config_t *c =
+      load_ok(BASE "views:\n"
+                   "  user_views:\n"
+                   "    from: pageviews\n"
+                   "    format: json\n"
+                   "    key: user                 # JSON field; the record key when omitted\n"
+                   "    where: page != \"/health\"\n"
+                   "    aggregate: count\n"
+                   "    window: { type: tumbling, size: 1h, grace: 5m, retention: 7d }\n"
+                   "  revenue_by_country:\n"
+                   "    from: orders\n"
+                   "    key: country\n"
+                   "    aggregate: { orders: count, revenue: sum(amount), biggest: max(amount), "
+                   "avg_order: avg(amount) }\n"
+                   "  users:\n"
+                   "    from: users               # a compacted topic\n"
+                   "    aggregate: latest\n");
+  assert_int_equal(c->nviews, 3);
+  assert_string_equal(c->views[0].key, "user");
+  assert_int_equal(c->views[0].window.grace, 300000);
+  assert_int_equal(c->views[1].naggs, 4);
+  assert_int_equal(c->views[1].aggs[3].kind, ED_AGG_AVG);
+  assert_string_equal(c->views[1].aggs[3].column, "avg_order");
+  assert_true(ed_view_is_latest(&c->views[2]));
+  ed_config_free(c);
+}
+
+/* ---- stream-engine keys: bad ---- */
+
+static void test_expression_errors(void **state) {
+  (void)state;
+  expect_err(VIEW_HEAD "    key: a ==\n",
+             ":8: views.user_views.key: at column 5: expected a value after '=='");
+  expect_err(VIEW_HEAD "    where: page = \"/\"\n",
+             ":8: views.user_views.where: at column 6: unexpected '=' (did you mean '=='?)");
+  expect_err(VIEW_HEAD "    where: (a == 1\n",
+             ":8: views.user_views.where: at column 8: expected ')' to close '(' at column 1");
+  expect_err(VIEW_HEAD "    timestamp: $time\n",
+             ":8: views.user_views.timestamp: at column 1: unknown name '$time' (expected $key, "
+             "$value or $timestamp)");
+  expect_err(VIEW_HEAD "    key:\n",
+             ":8: views.user_views.key: expected an expression, got nothing");
+  expect_err(VIEW_HEAD "    where: [a]\n",
+             ":8: views.user_views.where: expected an expression, got a list");
 }
 
 static void test_aggregate_errors(void **state) {
   (void)state;
-  expect_err(
-      VIEW_HEAD "    aggregate: cnt\n",
-      ":8: views.user_views.aggregate: unknown aggregate 'cnt' (expected count or sum(<field>))");
-  expect_err(
-      VIEW_HEAD "    aggregate: avg(x)\n",
-      ":8: views.user_views.aggregate: unknown aggregate 'avg' (expected count or sum(<field>))");
-  expect_err(VIEW_HEAD "    aggregate: latest\n",
-             ":8: views.user_views.aggregate: unknown aggregate 'latest' (expected count or "
-             "sum(<field>))");
-  expect_err(VIEW_HEAD "    aggregate: sum(a.b)\n",
-             ":8: views.user_views.aggregate: sum(a.b): expected a top-level JSON field name "
-             "[A-Za-z0-9_]+");
-  expect_err(
-      VIEW_HEAD "    aggregate: sum()\n",
-      ":8: views.user_views.aggregate: sum(): expected a top-level JSON field name [A-Za-z0-9_]+");
-  expect_err(VIEW_HEAD "    aggregate: sum\n",
-             ":8: views.user_views.aggregate: sum needs a field: sum(<field>)");
-  expect_err(VIEW_HEAD "    aggregate: sum(a b)\n",
-             ":8: views.user_views.aggregate: malformed aggregate 'sum(a b)' (expected count or "
-             "sum(<field>))");
-  expect_err(VIEW_HEAD "    aggregate: sum(a\n",
-             ":8: views.user_views.aggregate: malformed aggregate 'sum(a' (expected count or "
-             "sum(<field>))");
-  expect_err(VIEW_HEAD "    aggregate: count(x)\n",
-             ":8: views.user_views.aggregate: count takes no field, got 'count(x)'");
+#define FNS "count, sum(..), min(..), max(..), avg(..), count_distinct(..) or latest"
+#define EXPECTED "(expected " FNS ")"
+  expect_err(VIEW_HEAD "    aggregate: cnt\n",
+             ":8: views.user_views.aggregate: unknown aggregate 'cnt' " EXPECTED);
+  expect_err(VIEW_HEAD "    aggregate: total(x)\n",
+             ":8: views.user_views.aggregate: unknown aggregate 'total' " EXPECTED);
+  expect_err(VIEW_HEAD "    aggregate: \"(x)\"\n",
+             ":8: views.user_views.aggregate: unknown aggregate '(x)' " EXPECTED);
   expect_err(VIEW_HEAD "    aggregate: count x\n",
-             ":8: views.user_views.aggregate: unknown aggregate 'count x' (expected count or "
-             "sum(<field>))");
+             ":8: views.user_views.aggregate: malformed aggregate 'count x' " EXPECTED);
+  expect_err(VIEW_HEAD "    aggregate: sum(a) b\n",
+             ":8: views.user_views.aggregate: malformed aggregate 'sum(a) b' " EXPECTED);
+  expect_err(VIEW_HEAD "    aggregate: sum(a\n",
+             ":8: views.user_views.aggregate: malformed aggregate 'sum(a': the '(' at column 4 "
+             "is not closed");
+  expect_err(VIEW_HEAD "    aggregate: sum(a == \")\"\n",
+             ":8: views.user_views.aggregate: malformed aggregate 'sum(a == \")\"': the '(' at "
+             "column 4 is not closed");
+  expect_err(VIEW_HEAD "    aggregate: count(x)\n",
+             ":8: views.user_views.aggregate: count takes no argument, got 'count(x)'");
+  expect_err(VIEW_HEAD "    aggregate: latest(x)\n",
+             ":8: views.user_views.aggregate: latest takes no argument, got 'latest(x)'");
+  expect_err(VIEW_HEAD "    aggregate: sum\n",
+             ":8: views.user_views.aggregate: sum needs an argument: sum(<expression>)");
+  expect_err(VIEW_HEAD "    aggregate: avg( )\n",
+             ":8: views.user_views.aggregate: avg needs an argument: avg(<expression>)");
+  /* The parser's column counts from the start of the aggregate's text. */
+  expect_err(VIEW_HEAD "    aggregate: max(a.b ==)\n",
+             ":8: views.user_views.aggregate: at column 11: expected a value after '=='");
+  expect_err(VIEW_HEAD "    aggregate: max(a.)\n",
+             ":8: views.user_views.aggregate: at column 7: expected a field name after '.'");
+  /* Unnamed aggregate over something that is not a field. */
+  expect_err(VIEW_HEAD "    aggregate: max(amount > 100)\n",
+             ":8: views.user_views.aggregate: the argument of max(amount > 100) is not a field "
+             "path, so name the column: aggregate: { <name>: max(amount > 100) }");
+  expect_err(VIEW_HEAD "    aggregate: sum(`unit price`)\n",
+             ":8: views.user_views.aggregate: the argument of sum(`unit price`) is not a field "
+             "path, so name the column: aggregate: { <name>: sum(`unit price`) }");
+  /* latest stands alone. */
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      row: latest\n",
+             ":10: views.user_views.aggregate.row: latest must be the only aggregate (a latest "
+             "table keeps each key's last value; aggregate: latest)");
+  expect_err(VIEW_HEAD "    aggregate: latest\n    window: { type: tumbling, size: 1h }\n",
+             ":9: views.user_views.window: latest tables are not windowed");
+  /* The mapping form. */
   expect_err(VIEW_HEAD "    aggregate: [count]\n",
-             ":8: views.user_views.aggregate: expected count, sum(<field>) or a mapping of column: "
-             "aggregate, got a list");
+             ":8: views.user_views.aggregate: expected an aggregate (" FNS
+             ") or a mapping of column: aggregate, got a list");
   expect_err(VIEW_HEAD "    aggregate: {}\n",
              ":8: views.user_views.aggregate: expected 1..32 aggregates, got 0");
   expect_err(VIEW_HEAD "    aggregate:\n",
-             ":8: views.user_views.aggregate: expected count or sum(<field>), got nothing");
+             ":8: views.user_views.aggregate: expected an aggregate (" FNS "), got nothing");
   expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      1st: count\n",
              ":10: views.user_views.aggregate.1st: expected a column name [A-Za-z_][A-Za-z0-9_]*, "
              "got '1st'");
   expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      n: sum(x)\n",
              ":10: views.user_views.aggregate.n: duplicate key");
-  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      t: total(x)\n",
-             ":10: views.user_views.aggregate.t: unknown aggregate 'total' (expected count or "
-             "sum(<field>))");
-  /* sum needs JSON, whichever order the keys come in. */
-  expect_err(VIEW_HEAD "    aggregate: sum(amount)\n    format: string\n",
-             ":8: views.user_views.aggregate: sum(amount) needs format: json");
-  expect_err(VIEW_HEAD "    format: string\n    aggregate: { n: count, s: sum(amount) }\n",
-             ":9: views.user_views.aggregate: sum(amount) needs format: json");
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      t: cnt(x)\n",
+             ":10: views.user_views.aggregate.t: unknown aggregate 'cnt' " EXPECTED);
+  expect_err(VIEW_HEAD "    aggregate:\n      n: count\n      t: sum(x ==)\n",
+             ":10: views.user_views.aggregate.t: at column 9: expected a value after '=='");
+#undef EXPECTED
+#undef FNS
+}
+
+static void test_format_errors(void **state) {
+  (void)state;
+  /* Field paths need JSON, whichever key reads them and in whatever order. */
+  expect_err(VIEW_HEAD "    aggregate: sum(amount)\n    format: int64\n",
+             ":9: views.user_views.format: field paths need format: json (this view reads "
+             "'amount')");
+  expect_err(VIEW_HEAD "    format: string\n    where: $value != \"x\"\n    key: user.id\n"
+                       "    aggregate: { n: count, s: count_distinct($value) }\n",
+             ":8: views.user_views.format: field paths need format: json (this view reads "
+             "'user.id')");
+  expect_err(VIEW_HEAD "    format: double\n    timestamp: ts\n    aggregate: max($value)\n",
+             ":8: views.user_views.format: field paths need format: json (this view reads 'ts')");
+  expect_err(VIEW_HEAD "    format: [json]\n",
+             ":8: views.user_views.format: expected json, string, int64 or double, got a list");
+}
+
+static void test_window_errors(void **state) {
+  (void)state;
+#define W VIEW_HEAD "    aggregate: count\n    window: "
+  expect_err(W "{ type: tumbling, size: 1 hour }\n",
+             ":9: views.user_views.window.size: expected a duration (500ms, 30s, 5m, 1h, 7d or "
+             "milliseconds), got '1 hour'");
+  expect_err(W "{ type: tumbling, size: -5s }\n",
+             ":9: views.user_views.window.size: expected a duration (500ms, 30s, 5m, 1h, 7d or "
+             "milliseconds), got '-5s'");
+  expect_err(W "{ type: tumbling, size: [1h] }\n",
+             ":9: views.user_views.window.size: expected a duration (500ms, 30s, 5m, 1h, 7d or "
+             "milliseconds), got a list");
+  expect_err(W "{ type: hopping, size: 5m }\n",
+             ":9: views.user_views.window.advance: missing (a hopping window needs size and "
+             "advance)");
+  expect_err(W "{ type: tumbling, grace: 5m }\n",
+             ":9: views.user_views.window.size: missing (a tumbling window needs size)");
+  expect_err(W "{ type: session }\n",
+             ":9: views.user_views.window.gap: missing (a session window needs gap)");
+  expect_err(W "{ size: 5m }\n",
+             ":9: views.user_views.window.type: missing (required: tumbling, hopping or session)");
+  expect_err(W "{ type: sliding, size: 5m }\n",
+             ":9: views.user_views.window.type: expected tumbling, hopping or session, got "
+             "'sliding'");
+  expect_err(W "{ type: tumbling, size: 5m, advance: 1m }\n",
+             ":9: views.user_views.window.advance: not used by a tumbling window (it takes size, "
+             "grace and retention)");
+  expect_err(W "{ type: session, gap: 5m, size: 1h }\n",
+             ":9: views.user_views.window.size: not used by a session window (it takes gap, grace "
+             "and retention)");
+  expect_err(W "{ type: tumbling, size: 5m, lateness: 1m }\n",
+             ":9: views.user_views.window.lateness: unknown key (expected type, size, advance, "
+             "gap, grace or retention)");
+  expect_err(W "{ type: tumbling, size: 5m, retention: 0 }\n",
+             ":9: views.user_views.window.retention: must be > 0");
+  expect_err(W "1h\n",
+             ":9: views.user_views.window: expected a mapping (type, size, advance, gap, grace, "
+             "retention), got a scalar");
+  /* ed_window_spec_check()'s own checks. */
+  expect_err(W "{ type: tumbling, size: 0s }\n",
+             ":9: views.user_views.window: tumbling window: size must be > 0");
+  expect_err(W "{ type: hopping, size: 1m, advance: 2m }\n",
+             ":9: views.user_views.window: hopping window: advance must be > 0 and <= size");
+  expect_err(W "{ type: tumbling, size: 1d, grace: 1h, retention: 1d }\n",
+             ":9: views.user_views.window: tumbling window: retention 86400000 must be >= size + "
+             "grace (90000000)");
+  expect_err(W "\n      type: session\n      gap: 0\n",
+             ":10: views.user_views.window: session window: gap must be > 0");
+#undef W
+}
+
+static void test_to_and_on_error_errors(void **state) {
+  (void)state;
+  expect_err(VIEW_HEAD "    aggregate: count\n    on_error: ignore\n",
+             ":9: views.user_views.on_error: expected skip, dead_letter or stop, got 'ignore'");
+  expect_err(VIEW_HEAD "    aggregate: count\n    on_error:\n",
+             ":9: views.user_views.on_error: expected skip, dead_letter or stop, got nothing");
+  expect_err(VIEW_HEAD "    to: out topic\n",
+             ":8: views.user_views.to: expected a topic name [A-Za-z0-9._-]{1,249}, got 'out "
+             "topic'");
+  expect_err(VIEW_HEAD "    aggregate: count\n    to: pageviews\n",
+             ":9: views.user_views.to: 'pageviews' is the view's source topic (from)");
 }
 
 static void test_error_buffer_small(void **state) {
@@ -435,8 +736,16 @@ int main(void) {
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_kafka_and_http),
       cmocka_unit_test(test_views),
-      cmocka_unit_test(test_unsupported),
+      cmocka_unit_test(test_expressions),
+      cmocka_unit_test(test_aggregate_kinds),
+      cmocka_unit_test(test_windows),
+      cmocka_unit_test(test_to_and_on_error),
+      cmocka_unit_test(test_design_example),
+      cmocka_unit_test(test_expression_errors),
       cmocka_unit_test(test_aggregate_errors),
+      cmocka_unit_test(test_format_errors),
+      cmocka_unit_test(test_window_errors),
+      cmocka_unit_test(test_to_and_on_error_errors),
       cmocka_unit_test(test_error_buffer_small),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,4 +1,5 @@
-/* Unit tests for store/store.c: commits, metadata, map growth, concurrency. */
+/* Unit tests for store/store.c: commits, metadata, map growth, concurrency,
+ * the expiry index. */
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -46,7 +47,7 @@ static ed_store_t *open_store(const char *dir, size_t map, size_t max) {
 }
 
 static int commit1(ed_store_t *s, const char *k, const char *v) {
-  ed_store_put_t p = {k, strlen(k), v, v ? strlen(v) : 0};
+  ed_store_put_t p = {k, strlen(k), v, v ? strlen(v) : 0, 0};
   return ed_store_commit(s, &p, 1, NULL, 0, NULL, 0);
 }
 
@@ -93,7 +94,7 @@ static int commit_big(ed_store_t *s, int batch, int nrows, int64_t offset, char 
   for (int i = 0; i < nrows; i++) {
     big_key(keys[i], sizeof keys[i], batch, i);
     big_val(vals + (size_t)i * BIG_VLEN, batch, i);
-    p[i] = (ed_store_put_t){keys[i], strlen(keys[i]), vals + (size_t)i * BIG_VLEN, BIG_VLEN};
+    p[i] = (ed_store_put_t){keys[i], strlen(keys[i]), vals + (size_t)i * BIG_VLEN, BIG_VLEN, 0};
   }
   ed_store_meta_put_t m = {ED_STORE_META_OFFSET, offset};
   int rc = ed_store_commit(s, p, (size_t)nrows, &m, 1, err, errlen);
@@ -170,10 +171,10 @@ static void test_commit_atomic(void **state) {
   char badkey[600];
   memset(badkey, 'k', sizeof badkey);
   ed_store_put_t p[4] = {
-      {"a", 1, "1", 1},
-      {"b", 1, "2", 1},
-      {"c", 1, "3", 1},
-      {badkey, sizeof badkey, "4", 1},
+      {"a", 1, "1", 1, 0},
+      {"b", 1, "2", 1, 0},
+      {"c", 1, "3", 1, 0},
+      {badkey, sizeof badkey, "4", 1, 0},
   };
   ed_store_meta_put_t m[2] = {{ED_STORE_META_OFFSET, 10}, {ED_STORE_META_STREAM_TIME, 99}};
   assert_int_equal(ed_store_commit(s, p, 4, m, 2, err, sizeof err), ED_EINVAL);
@@ -185,7 +186,7 @@ static void test_commit_atomic(void **state) {
   assert_int_equal(ed_store_meta_get(s, ED_STORE_META_STREAM_TIME, &v), ED_ENOTFOUND);
 
   /* empty key is rejected too; 511 bytes is the largest key accepted */
-  ed_store_put_t empty = {"", 0, "x", 1};
+  ed_store_put_t empty = {"", 0, "x", 1, 0};
   assert_int_equal(ed_store_commit(s, &empty, 1, NULL, 0, NULL, 0), ED_EINVAL);
   p[3].klen = 511;
   assert_int_equal(ed_store_commit(s, p, 4, m, 2, err, sizeof err), ED_OK);
@@ -210,7 +211,7 @@ static void test_meta_reopen(void **state) {
   char dir[64], buf[64];
   make_tmp(dir, sizeof dir);
   ed_store_t *s = open_store(dir, MiB, 0);
-  ed_store_put_t p = {"user:1", 6, "alice", 5};
+  ed_store_put_t p = {"user:1", 6, "alice", 5, 0};
   ed_store_meta_put_t m[4] = {{ED_STORE_META_OFFSET, 12345},
                               {ED_STORE_META_STREAM_TIME, -5},
                               {"min", INT64_MIN},
@@ -258,18 +259,18 @@ static void test_delete_and_clear(void **state) {
   char dir[64], buf[64];
   make_tmp(dir, sizeof dir);
   ed_store_t *s = open_store(dir, MiB, 0);
-  ed_store_put_t p[3] = {{"a", 1, "1", 1}, {"b", 1, "2", 1}, {"e", 1, "", 0}};
+  ed_store_put_t p[3] = {{"a", 1, "1", 1, 0}, {"b", 1, "2", 1, 0}, {"e", 1, "", 0, 0}};
   assert_int_equal(ed_store_commit(s, p, 3, NULL, 0, NULL, 0), ED_OK);
   assert_int_equal(get_str(s, "e", buf, sizeof buf), ED_OK); /* empty value */
   assert_string_equal(buf, "");
-  ed_store_put_t d[2] = {{"a", 1, NULL, 0}, {"zz", 2, NULL, 0}}; /* zz never existed */
+  ed_store_put_t d[2] = {{"a", 1, NULL, 0, 0}, {"zz", 2, NULL, 0, 0}}; /* zz never existed */
   assert_int_equal(ed_store_commit(s, d, 2, NULL, 0, NULL, 0), ED_OK);
   assert_int_equal(get_str(s, "a", buf, sizeof buf), ED_ENOTFOUND);
   assert_int_equal(get_str(s, "b", buf, sizeof buf), ED_OK);
   assert_string_equal(buf, "2");
   assert_int_equal(row_count(s), 2);
   /* put then delete of one key in one batch: the last change wins */
-  ed_store_put_t pd[2] = {{"c", 1, "3", 1}, {"c", 1, NULL, 0}};
+  ed_store_put_t pd[2] = {{"c", 1, "3", 1, 0}, {"c", 1, NULL, 0, 0}};
   assert_int_equal(ed_store_commit(s, pd, 2, NULL, 0, NULL, 0), ED_OK);
   assert_int_equal(get_str(s, "c", buf, sizeof buf), ED_ENOTFOUND);
   assert_int_equal(commit1(s, "c", "4"), ED_OK);
@@ -473,12 +474,12 @@ static void test_concurrent_growth(void **state) {
   for (uint64_t n = 1; n <= BATCHES; n++) {
     ed_store_put_t p[2 + FILL];
     memcpy(ab, &n, 8);
-    p[0] = (ed_store_put_t){"a", 1, ab, 8 + n % 200};
-    p[1] = (ed_store_put_t){"b", 1, ab, 8 + n % 200};
+    p[0] = (ed_store_put_t){"a", 1, ab, 8 + n % 200, 0};
+    p[1] = (ed_store_put_t){"b", 1, ab, 8 + n % 200, 0};
     for (int i = 0; i < FILL; i++) {
       snprintf(keys[i], sizeof keys[i], "f%llu.%d", (unsigned long long)n, i);
       memset(fill[i], (int)(n + (uint64_t)i), FILL_LEN);
-      p[2 + i] = (ed_store_put_t){keys[i], strlen(keys[i]), fill[i], FILL_LEN};
+      p[2 + i] = (ed_store_put_t){keys[i], strlen(keys[i]), fill[i], FILL_LEN, 0};
     }
     ed_store_meta_put_t m = {ED_STORE_META_OFFSET, (int64_t)n};
     int rc = ed_store_commit(c.s, p, 2 + FILL, &m, 1, err, sizeof err);
@@ -535,6 +536,195 @@ static void test_map_resized_by_other_process(void **state) {
   rm_rf(dir);
 }
 
+/* ---- expiry ---- */
+
+static int put_exp(ed_store_t *s, const char *k, const char *v, int64_t exp) {
+  ed_store_put_t p = {k, strlen(k), v, v ? strlen(v) : 0, exp};
+  return ed_store_commit(s, &p, 1, NULL, 0, NULL, 0);
+}
+
+/* A commit of nothing but a purge; returns the count. */
+static uint64_t purge_upto(ed_store_t *s, int64_t upto) {
+  uint64_t n = 12345;
+  char err[256] = "";
+  int rc = ed_store_commit_ex(s, NULL, 0, NULL, 0, upto, &n, err, sizeof err);
+  if (rc != ED_OK)
+    fail_msg("purge: %s", err);
+  return n;
+}
+
+static void test_expiry_purge(void **state) {
+  (void)state;
+  char dir[64], buf[64];
+  make_tmp(dir, sizeof dir);
+  ed_store_t *s = open_store(dir, MiB, 0);
+  /* k001..k100 expire at 10..1000, n1..n5 never */
+  ed_store_put_t p[105];
+  char keys[105][8];
+  for (int i = 0; i < 105; i++) {
+    if (i < 100)
+      snprintf(keys[i], sizeof keys[i], "k%03d", i + 1);
+    else
+      snprintf(keys[i], sizeof keys[i], "n%d", i - 99);
+    p[i] = (ed_store_put_t){keys[i], strlen(keys[i]), "v", 1, i < 100 ? (i + 1) * 10 : 0};
+  }
+  assert_int_equal(ed_store_commit(s, p, 105, NULL, 0, NULL, 0), ED_OK);
+  assert_int_equal(row_count(s), 105);
+
+  /* INT64_MIN purges nothing; ed_store_commit never purges */
+  assert_int_equal(purge_upto(s, INT64_MIN), 0);
+  assert_int_equal(row_count(s), 105);
+
+  assert_int_equal(purge_upto(s, 255), 25); /* 10..250 */
+  assert_int_equal(row_count(s), 80);
+  assert_int_equal(get_str(s, "k025", buf, sizeof buf), ED_ENOTFOUND);
+  assert_int_equal(get_str(s, "k026", buf, sizeof buf), ED_OK); /* expires at 260 */
+  assert_int_equal(get_str(s, "n1", buf, sizeof buf), ED_OK);
+  assert_int_equal(purge_upto(s, 255), 0); /* nothing left to purge there */
+  assert_int_equal(purge_upto(s, 260), 1); /* the boundary is inclusive */
+  assert_int_equal(get_str(s, "k026", buf, sizeof buf), ED_ENOTFOUND);
+
+  /* puts, metas and the purge share one transaction: a row put with an
+   * expiry already reached is gone at once, the meta is set */
+  ed_store_put_t late = {"late", 4, "x", 1, 5};
+  ed_store_meta_put_t m = {ED_STORE_META_STREAM_TIME, 300};
+  uint64_t n = 0;
+  assert_int_equal(ed_store_commit_ex(s, &late, 1, &m, 1, 300, &n, NULL, 0), ED_OK);
+  assert_int_equal(n, 5); /* late + 270..300 */
+  assert_int_equal(get_str(s, "late", buf, sizeof buf), ED_ENOTFOUND);
+  int64_t st;
+  assert_int_equal(ed_store_meta_get(s, ED_STORE_META_STREAM_TIME, &st), ED_OK);
+  assert_int_equal(st, 300);
+  /* purged may be NULL */
+  assert_int_equal(ed_store_commit_ex(s, NULL, 0, NULL, 0, 310, NULL, NULL, 0), ED_OK);
+  assert_int_equal(row_count(s), 70 + 5 - 1 - 0); /* k032..k100 (69) + n1..n5 */
+
+  /* everything with an expiry goes; rows without one stay */
+  assert_int_equal(purge_upto(s, INT64_MAX), 69);
+  assert_int_equal(row_count(s), 5);
+
+  /* negative expiries sort before positive ones */
+  assert_int_equal(put_exp(s, "neg", "x", -50), ED_OK);
+  assert_int_equal(put_exp(s, "pos", "x", 30), ED_OK);
+  assert_int_equal(put_exp(s, "min", "x", INT64_MIN + 1), ED_OK);
+  assert_int_equal(purge_upto(s, -1), 2);
+  assert_int_equal(get_str(s, "pos", buf, sizeof buf), ED_OK);
+  assert_int_equal(get_str(s, "neg", buf, sizeof buf), ED_ENOTFOUND);
+  ed_store_close(s);
+
+  /* the index survives a reopen */
+  s = open_store(dir, MiB, 0);
+  assert_int_equal(purge_upto(s, 30), 1);
+  assert_int_equal(get_str(s, "pos", buf, sizeof buf), ED_ENOTFOUND);
+  assert_int_equal(row_count(s), 5);
+  ed_store_close(s);
+  rm_rf(dir);
+}
+
+static void test_expiry_delete(void **state) {
+  (void)state;
+  char dir[64], buf[64];
+  make_tmp(dir, sizeof dir);
+  ed_store_t *s = open_store(dir, MiB, 0);
+
+  /* The growing session: K expires at 100, then one batch moves it to 200.
+   * A purge at 150 must keep it. */
+  assert_int_equal(put_exp(s, "K", "s1", 100), ED_OK);
+  ed_store_put_t mv[2] = {{"K", 1, NULL, 0, 100}, {"K", 1, "s2", 2, 200}};
+  assert_int_equal(ed_store_commit(s, mv, 2, NULL, 0, NULL, 0), ED_OK);
+  assert_int_equal(purge_upto(s, 150), 0);
+  assert_int_equal(get_str(s, "K", buf, sizeof buf), ED_OK);
+  assert_string_equal(buf, "s2");
+  assert_int_equal(purge_upto(s, 200), 1);
+  assert_int_equal(get_str(s, "K", buf, sizeof buf), ED_ENOTFOUND);
+
+  /* The same, moved within the purging commit itself. */
+  assert_int_equal(put_exp(s, "K", "s1", 100), ED_OK);
+  uint64_t n = 9;
+  assert_int_equal(ed_store_commit_ex(s, mv, 2, NULL, 0, 150, &n, NULL, 0), ED_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(get_str(s, "K", buf, sizeof buf), ED_OK);
+
+  /* A delete with its expiry removes the index entry: a later put of the
+   * key without expiry is never purged. */
+  ed_store_put_t del = {"K", 1, NULL, 0, 200};
+  assert_int_equal(ed_store_commit(s, &del, 1, NULL, 0, NULL, 0), ED_OK);
+  assert_int_equal(get_str(s, "K", buf, sizeof buf), ED_ENOTFOUND);
+  assert_int_equal(put_exp(s, "K", "forever", 0), ED_OK);
+  assert_int_equal(purge_upto(s, INT64_MAX), 0);
+  assert_int_equal(get_str(s, "K", buf, sizeof buf), ED_OK);
+
+  /* Deleting a missing row with an expiry, or a missing index entry, is fine. */
+  ed_store_put_t ghost = {"ghost", 5, NULL, 0, 42};
+  assert_int_equal(ed_store_commit(s, &ghost, 1, NULL, 0, NULL, 0), ED_OK);
+
+  /* A row deleted without its expiry leaves a stale entry: the purge drops
+   * it without counting a row. */
+  assert_int_equal(put_exp(s, "S", "x", 50), ED_OK);
+  assert_int_equal(commit1(s, "S", NULL), ED_OK);
+  assert_int_equal(purge_upto(s, 50), 0);
+
+  /* Putting the same key with the same expiry twice keeps one entry. */
+  assert_int_equal(put_exp(s, "D", "1", 60), ED_OK);
+  assert_int_equal(put_exp(s, "D", "2", 60), ED_OK);
+  assert_int_equal(purge_upto(s, 60), 1);
+
+  /* clear empties the index too */
+  assert_int_equal(put_exp(s, "C", "x", 70), ED_OK);
+  assert_int_equal(ed_store_clear(s, NULL, 0), ED_OK);
+  assert_int_equal(put_exp(s, "C", "kept", 0), ED_OK);
+  assert_int_equal(purge_upto(s, 70), 0);
+  assert_int_equal(get_str(s, "C", buf, sizeof buf), ED_OK);
+  assert_int_equal(row_count(s), 1);
+
+  /* keys of the full 511 bytes work with an expiry */
+  char big[511];
+  memset(big, 'b', sizeof big);
+  ed_store_put_t bp = {big, sizeof big, "v", 1, 80};
+  assert_int_equal(ed_store_commit(s, &bp, 1, NULL, 0, NULL, 0), ED_OK);
+  assert_int_equal(purge_upto(s, 80), 1);
+  assert_int_equal(row_count(s), 1);
+  ed_store_close(s);
+  rm_rf(dir);
+}
+
+/* A purging commit that hits MAP_FULL is redone in a grown map, and counts
+ * each purged row once. */
+static void test_expiry_map_full(void **state) {
+  (void)state;
+  char dir[64], err[256] = "";
+  make_tmp(dir, sizeof dir);
+  ed_store_t *s = open_store(dir, MiB, 256 * MiB);
+  enum { OLD = 150, NEW = 600 };
+  static uint8_t val[BIG_VLEN];
+  memset(val, 'v', sizeof val);
+  ed_store_put_t *p = calloc(NEW, sizeof *p);
+  char(*keys)[16] = calloc(NEW, sizeof *keys);
+  assert_true(p && keys);
+  for (int i = 0; i < OLD; i++) {
+    snprintf(keys[i], sizeof keys[i], "old%d", i);
+    p[i] = (ed_store_put_t){keys[i], strlen(keys[i]), val, BIG_VLEN, 1000 + i};
+  }
+  if (ed_store_commit(s, p, OLD, NULL, 0, err, sizeof err) != ED_OK)
+    fail_msg("commit: %s", err);
+  size_t before = ed_store_map_size(s);
+  for (int i = 0; i < NEW; i++) {
+    snprintf(keys[i], sizeof keys[i], "new%d", i);
+    p[i] = (ed_store_put_t){keys[i], strlen(keys[i]), val, BIG_VLEN, 5000 + i};
+  }
+  uint64_t n = 0;
+  /* ~2.4 MiB of new rows cannot fit in the map the old ones left */
+  if (ed_store_commit_ex(s, p, NEW, NULL, 0, 1000 + 99, &n, err, sizeof err) != ED_OK)
+    fail_msg("commit_ex: %s", err);
+  assert_true(ed_store_map_size(s) > before);
+  assert_int_equal(n, 100);
+  assert_int_equal(row_count(s), OLD - 100 + NEW);
+  free(p);
+  free(keys);
+  ed_store_close(s);
+  rm_rf(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_close),
@@ -546,6 +736,9 @@ int main(void) {
       cmocka_unit_test(test_snapshot_isolation),
       cmocka_unit_test(test_concurrent_growth),
       cmocka_unit_test(test_map_resized_by_other_process),
+      cmocka_unit_test(test_expiry_purge),
+      cmocka_unit_test(test_expiry_delete),
+      cmocka_unit_test(test_expiry_map_full),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
