@@ -23,10 +23,18 @@ void ed_cache_fini(ed_cache_t *c) {
 
 uint32_t ed_cache_hash(const void *key, size_t len) { return ed_murmur2(key, len); }
 
+/* The slot to start probing at. A task's keys share their murmur2 residue
+ * modulo the partition count (that is how they got to this task), so the
+ * low bits are not spread: Fibonacci hashing takes the high bits of the
+ * product instead. */
+static inline size_t home_slot(const ed_cache_t *c, uint32_t hash) {
+  return (size_t)((hash * 2654435769u) >> (32 - c->slot_bits));
+}
+
 long ed_cache_find(const ed_cache_t *c, uint8_t ns, const void *key, size_t len, uint32_t hash) {
   if (c->nslots == 0) return -1;
   size_t mask = c->nslots - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+  for (size_t i = home_slot(c, hash);; i = (i + 1) & mask) {
     uint32_t s = c->slots[i];
     if (s == 0) return -1;
     const ed_cache_entry_t *e = &c->entries[s - 1];
@@ -37,7 +45,7 @@ long ed_cache_find(const ed_cache_t *c, uint8_t ns, const void *key, size_t len,
 }
 
 static void slot_insert(ed_cache_t *c, uint32_t idx) {
-  size_t mask = c->nslots - 1, i = c->entries[idx].hash & mask;
+  size_t mask = c->nslots - 1, i = home_slot(c, c->entries[idx].hash);
   while (c->slots[i] != 0) i = (i + 1) & mask;
   c->slots[i] = idx + 1;
 }
@@ -55,6 +63,8 @@ static int grow(ed_cache_t *c) {
   free(c->slots);
   c->slots = slots;
   c->nslots = cap * 2;
+  c->slot_bits = 0;
+  while (((size_t)1 << c->slot_bits) < c->nslots) c->slot_bits++;
   c->cap = cap;
   for (size_t i = 0; i < c->count; i++) slot_insert(c, (uint32_t)i);
   return ED_OK;

@@ -35,6 +35,7 @@ typedef struct {
   size_t count, cap;
   uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
   size_t nslots;   /* power of two, kept >= 2 * count */
+  unsigned slot_bits; /* log2(nslots) */
   ed_buf_t keys;
   ed_buf_t vals;
   uint32_t *dirty; /* indexes of the dirty entries */

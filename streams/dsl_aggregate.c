@@ -7,7 +7,6 @@
 #include "store/row.h"
 #include "streams/dsl_int.h"
 
-#define ED_MAX_HOPS 64      /* windows per record of a hopping window */
 #define ED_MAX_SESSIONS 4096 /* retained sessions per key */
 
 typedef struct {
@@ -64,24 +63,31 @@ static void process_kv(agg_state_t *s, ed_pctx_t *ctx, const ed_record_t *rec) {
   update(s, ctx, rec, rec->key, rec->key_len, 0);
 }
 
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 static void process_windows(agg_state_t *s, ed_pctx_t *ctx, const ed_record_t *rec) {
   const ed_window_spec_t *w = &s->conf->window;
-  int64_t starts[ED_MAX_HOPS];
-  size_t n = ed_window_starts(w, rec->timestamp, starts, ED_MAX_HOPS);
-  int64_t now = ed_pctx_stream_time(ctx);
-  size_t late = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (ed_window_is_late(w, starts[i] + w->size, now)) {
+  int64_t ts = rec->timestamp, now = ed_pctx_stream_time(ctx);
+  /* Every epoch-aligned start with start <= ts < start + size. */
+  int64_t first = (floor_div(ts - w->size, w->advance) + 1) * w->advance;
+  int64_t last = floor_div(ts, w->advance) * w->advance;
+  size_t n = 0, late = 0;
+  for (int64_t start = first; start <= last; start += w->advance) {
+    n++;
+    if (ed_window_is_late(w, start + w->size, now)) {
       late++;
       continue;
     }
     uint8_t key[ED_WKEY_MAX];
-    size_t klen = ed_wkey_encode(rec->key, rec->key_len, starts[i], key, sizeof key);
+    size_t klen = ed_wkey_encode(rec->key, rec->key_len, start, key, sizeof key);
     if (klen == 0) {
       ed_pctx_bad_record(ctx, "key too long", "over 490 bytes for a windowed view");
       return;
     }
-    update(s, ctx, rec, key, klen, ed_window_expire_at(w, starts[i], starts[i] + w->size));
+    update(s, ctx, rec, key, klen, ed_window_expire_at(w, start, start + w->size));
   }
   if (n > 0 && late == n) ed_pctx_late_record(ctx);
 }

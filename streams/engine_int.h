@@ -13,25 +13,45 @@
 #include "streams/topology_int.h"
 
 typedef struct ed_runner ed_runner_t;
+typedef struct ed_test_driver ed_test_driver_t;
 typedef struct ed_task ed_task_t;
 
 #define ED_MAX_SCHEDULES 8
 #define ED_MAX_BAD_REASONS 16
 /* Header on records a stateless task produces to an internal topic: the
  * source position they came from (1 byte source slot, 4 bytes partition,
- * 8 bytes offset, big-endian), so the consuming task can drop duplicates. */
+ * 8 bytes offset) and the topology's fingerprint (8 bytes), big-endian, so
+ * the consuming task can drop duplicates and records of an older
+ * definition. */
 #define ED_SRC_HEADER "eddy.src"
+#define ED_SRC_LEN 21
+
+/* A source record as tasks see it: from a Kafka message (runner.c) or
+ * from a test driver (testdriver.c). Borrowed for one ed__task_process(). */
+typedef struct {
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  const void *key;
+  size_t key_len;
+  const void *value;
+  size_t value_len;
+  int64_t timestamp;
+  const uint8_t *src; /* the ED_SRC_HEADER value, or NULL */
+  size_t src_len;
+} ed_inmsg_t;
 
 struct ed_pctx {
   ed_task_t *task;
-  int node;                     /* the processor running now */
-  const rd_kafka_message_t *msg; /* the source record being processed */
-  int bad;                       /* the current record was reported bad */
+  int node;              /* the processor running now */
+  const ed_inmsg_t *msg; /* the source record being processed */
+  int slot;              /* its source slot */
+  int bad;               /* the current record was reported bad */
 };
 
 struct ed_kvstore {
   ed_task_t *task;
-  const void *last_val; /* a value returned by get, borrowed */
+  long last_idx; /* cache entry of the last get (-1: none) */
 };
 
 typedef struct {
@@ -106,6 +126,7 @@ struct ed_runner {
   _Atomic int nbad;
   ed_ratelimit_t bad_log;
   int produce_failed; /* a sink record failed delivery since the last commit */
+  ed_test_driver_t *driver; /* set: no Kafka; sinks go to the test driver */
 };
 
 /* A queryable store: one store of one topology, across its partitions. */
@@ -140,16 +161,27 @@ struct ed_engine {
 /* runner.c */
 int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
                       ed_runner_t **out, char *err, size_t errlen);
+/* With @p driver: no Kafka clients; every sub-topology has @p partitions. */
+int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
+                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out,
+                         char *err, size_t errlen);
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen);
+/* The slot of the source reading @p topic and its sub-topology, or -1. */
+int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub);
 void ed__runner_join(ed_runner_t *r);
 void ed__runner_destroy(ed_runner_t *r);
 ed_view_t *ed__runner_view_of_store(ed_runner_t *r, int store);
 void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail,
-                          const rd_kafka_message_t *m);
+                          const ed_inmsg_t *m);
 /* Produces to a sink topic (murmur2 partitioning), with optional headers
  * (taken over). Returns ED_OK or ED_EKAFKA. */
 int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_t klen,
                        const void *val, size_t vlen, int64_t ts, rd_kafka_headers_t *hdrs);
+
+/* testdriver.c: a sink record produced under a test driver. */
+int ed__driver_produce(ed_test_driver_t *d, const char *topic, const void *key, size_t klen,
+                       const void *val, size_t vlen, int64_t ts, const uint8_t *src,
+                       size_t src_len);
 
 /* task.c */
 int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out, char *err,
@@ -159,7 +191,7 @@ void ed__task_destroy(ed_task_t *t);
 int ed__task_reset(ed_task_t *t, char *err, size_t errlen);
 /* The slot in st->sources of source node for @p topic, or -1. */
 int ed__task_slot(const ed_task_t *t, const char *topic);
-void ed__task_process(ed_task_t *t, int slot, const rd_kafka_message_t *m);
+void ed__task_process(ed_task_t *t, int slot, const ed_inmsg_t *m);
 void ed__task_wall_clock(ed_task_t *t, int64_t now);
 void ed__task_end_batch(ed_task_t *t);
 int ed__task_should_commit_early(const ed_task_t *t);

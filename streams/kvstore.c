@@ -8,12 +8,26 @@
 #define ED_NS_ROW 0
 #define ED_NS_MEMO 1
 
+/* The entry of the last get, when @p key is its key: the usual
+ * get-then-put of one record then costs one hash lookup. */
+static long last_entry(const ed_kvstore_t *s, const void *key, size_t klen) {
+  const ed_cache_t *c = &s->task->cache;
+  long idx = s->last_idx;
+  if (idx < 0 || (size_t)idx >= c->count) return -1;
+  const ed_cache_entry_t *e = &c->entries[idx];
+  if (e->ns != ED_NS_ROW || e->key_len != klen || memcmp(ed_cache_key(c, idx), key, klen) != 0)
+    return -1;
+  return idx;
+}
+
 /* The cache entry of a row, read through from the store on a miss. */
 static long row_entry(ed_kvstore_t *s, const void *key, size_t klen) {
   ed_task_t *t = s->task;
-  uint32_t h = ed_cache_hash(key, klen);
-  long idx = ed_cache_find(&t->cache, ED_NS_ROW, key, klen, h);
+  long idx = last_entry(s, key, klen);
   if (idx >= 0) return idx;
+  uint32_t h = ed_cache_hash(key, klen);
+  idx = ed_cache_find(&t->cache, ED_NS_ROW, key, klen, h);
+  if (idx >= 0) return s->last_idx = idx;
   idx = ed_cache_add(&t->cache, ED_NS_ROW, key, klen, h);
   if (idx < 0) return -1;
   if (!t->rd_open && ed_store_read_begin(t->store, &t->rd) == ED_OK) t->rd_open = 1;
@@ -22,7 +36,7 @@ static long row_entry(ed_kvstore_t *s, const void *key, size_t klen) {
   if (t->rd_open && ed_store_read_get(&t->rd, key, klen, &val, &vlen) == ED_OK &&
       ed_cache_set(&t->cache, idx, val, vlen) != ED_OK)
     return -1;
-  return idx;
+  return s->last_idx = idx;
 }
 
 int ed_kvstore_get(ed_kvstore_t *s, const void *key, size_t klen, const void **val, size_t *vlen) {
@@ -40,9 +54,12 @@ int ed_kvstore_put(ed_kvstore_t *s, const void *key, size_t klen, const void *va
                    int64_t expire_at) {
   if (klen == 0 || klen > 511) return ED_EINVAL;
   ed_cache_t *c = &s->task->cache;
-  uint32_t h = ed_cache_hash(key, klen);
-  long idx = ed_cache_find(c, ED_NS_ROW, key, klen, h);
-  if (idx < 0) idx = ed_cache_add(c, ED_NS_ROW, key, klen, h);
+  long idx = last_entry(s, key, klen);
+  if (idx < 0) {
+    uint32_t h = ed_cache_hash(key, klen);
+    idx = ed_cache_find(c, ED_NS_ROW, key, klen, h);
+    if (idx < 0) idx = ed_cache_add(c, ED_NS_ROW, key, klen, h);
+  }
   if (idx < 0 || ed_cache_set(c, idx, val, vlen) != ED_OK) return ED_ENOMEM;
   c->entries[idx].expire_at = expire_at;
   ed_cache_mark_dirty(c, idx);

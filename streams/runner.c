@@ -202,6 +202,12 @@ static int learn_partitions(ed_runner_t *r, char *err, size_t errlen) {
 
 int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
                       ed_runner_t **out, char *err, size_t errlen) {
+  return ed__runner_create_ex(e, t, opts, NULL, 0, out, err, errlen);
+}
+
+int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
+                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out,
+                         char *err, size_t errlen) {
   int rc = ed__topology_finalize(t, err, errlen);
   if (rc != ED_OK) return rc;
   ed_runner_t *r = calloc(1, sizeof *r);
@@ -215,8 +221,15 @@ int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t
   r->dead_letter_topic = strdup(opts && opts->dead_letter_topic ? opts->dead_letter_topic : dl);
   ed_ratelimit_init(&r->bad_log, 10, 1000);
   rc = r->group && r->dead_letter_topic ? ED_OK : ED_ENOMEM;
-  if (rc == ED_OK) rc = clients_create(r, err, errlen);
-  if (rc == ED_OK) rc = learn_partitions(r, err, errlen);
+  r->driver = driver;
+  if (driver) {
+    for (int i = 0; i < t->nnodes; i++)
+      if (t->nodes[i].type == ED_NODE_SOURCE) r->internal[i] = sink_writes(t, t->nodes[i].topic);
+    for (int s = 0; s < t->nsubs; s++) r->nparts[s] = partitions;
+  } else {
+    if (rc == ED_OK) rc = clients_create(r, err, errlen);
+    if (rc == ED_OK) rc = learn_partitions(r, err, errlen);
+  }
   for (int s = 0; rc == ED_OK && s < t->nsubs; s++) {
     r->tasks[s] = calloc((size_t)r->nparts[s], sizeof *r->tasks[s]);
     if (r->tasks[s] == NULL) rc = ED_ENOMEM;
@@ -250,7 +263,7 @@ void ed__runner_destroy(ed_runner_t *r) {
 /* ---- bad records ---- */
 
 static void dead_letter(ed_runner_t *r, const char *reason, const char *detail,
-                        const rd_kafka_message_t *m) {
+                        const ed_inmsg_t *m) {
   rd_kafka_headers_t *h = rd_kafka_headers_new(6);
   char part[16], off[24];
   snprintf(part, sizeof part, "%d", (int)m->partition);
@@ -258,17 +271,16 @@ static void dead_letter(ed_runner_t *r, const char *reason, const char *detail,
   rd_kafka_header_add(h, "eddy.view", -1, r->topo->name, -1);
   rd_kafka_header_add(h, "eddy.reason", -1, reason, -1);
   if (detail) rd_kafka_header_add(h, "eddy.detail", -1, detail, -1);
-  rd_kafka_header_add(h, "eddy.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+  rd_kafka_header_add(h, "eddy.topic", -1, m->topic, -1);
   rd_kafka_header_add(h, "eddy.partition", -1, part, -1);
   rd_kafka_header_add(h, "eddy.offset", -1, off, -1);
-  rd_kafka_timestamp_type_t tt;
-  if (ed__runner_produce(r, r->dead_letter_topic, m->key, m->key_len, m->payload, m->len,
-                         rd_kafka_message_timestamp(m, &tt), h) != ED_OK)
+  if (ed__runner_produce(r, r->dead_letter_topic, m->key, m->key_len, m->value, m->value_len,
+                         m->timestamp, h) != ED_OK)
     r->produce_failed = 1;
 }
 
 void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail,
-                          const rd_kafka_message_t *m) {
+                          const ed_inmsg_t *m) {
   int n = atomic_load(&r->nbad), i;
   for (i = 0; i < n; i++)
     if (strcmp(r->bad[i].reason, reason) == 0) break;
@@ -285,13 +297,17 @@ void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail
   ed_log_warn("%s: %s record at %s[%d]@%lld: %s%s%s (%llu so far for this reason; %llu lines "
               "suppressed)",
               r->topo->name, r->on_error == ED_ON_ERROR_DEAD_LETTER ? "dead-lettered" : "skipped",
-              rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, reason,
+              m->topic, (int)m->partition, (long long)m->offset, reason,
               detail ? ": " : "", detail ? detail : "", (unsigned long long)total,
               (unsigned long long)suppressed);
 }
 
 int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_t klen,
                        const void *val, size_t vlen, int64_t ts, rd_kafka_headers_t *hdrs) {
+  if (r->driver) {
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    return ed__driver_produce(r->driver, topic, key, klen, val, vlen, ts, NULL, 0);
+  }
   rd_kafka_resp_err_t kerr;
   for (;;) {
     kerr = rd_kafka_producev(r->producer, RD_KAFKA_V_TOPIC(topic),
@@ -325,7 +341,7 @@ static void publish(ed_runner_t *r) {
   }
 }
 
-static int find_source(const ed_runner_t *r, const char *topic, int *sub) {
+int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub) {
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int k = 0; k < r->topo->subs[s].nsources; k++)
       if (strcmp(r->topo->nodes[r->topo->subs[s].sources[k]].topic, topic) == 0) {
@@ -335,10 +351,39 @@ static int find_source(const ed_runner_t *r, const char *topic, int *sub) {
   return -1;
 }
 
+/* The group offsets of stateless tasks carry the fingerprint of the
+ * definition that produced them ("eddy:<hex>"). */
+static void fingerprint_tag(const ed_runner_t *r, char *out, size_t cap) {
+  snprintf(out, cap, "eddy:%016llx", (unsigned long long)r->topo->fingerprint);
+}
+
+/* Where a stateless task starts: the group's offset, unless it was
+ * committed under another definition of the view, whose downstream state
+ * is being rebuilt: then from the beginning. */
+static void stateless_start(ed_runner_t *r, rd_kafka_topic_partition_t *tp) {
+  tp->offset = RD_KAFKA_OFFSET_STORED;
+  if (r->topo->fingerprint == 0) return;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, tp->topic, tp->partition);
+  char tag[32];
+  fingerprint_tag(r, tag, sizeof tag);
+  if (rd_kafka_committed(r->consumer, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const rd_kafka_topic_partition_t *c = &l->elems[0];
+    if (c->offset >= 0 && c->metadata_size >= 5 && memcmp(c->metadata, "eddy:", 5) == 0 &&
+        (c->metadata_size != strlen(tag) || memcmp(c->metadata, tag, c->metadata_size) != 0)) {
+      ed_log_warn("%s: %s[%d] was processed by another definition of the view: reprocessing "
+                  "it from the beginning",
+                  r->topo->name, tp->topic, (int)tp->partition);
+      tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
   for (int i = 0; i < parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &parts->elems[i];
-    int sub, slot = find_source(r, tp->topic, &sub);
+    int sub, slot = ed__runner_find_source(r, tp->topic, &sub);
     if (slot < 0 || tp->partition < 0 || tp->partition >= r->nparts[sub]) continue;
     ed_task_t **tt = &r->tasks[sub][tp->partition];
     char err[512] = "";
@@ -356,9 +401,12 @@ static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
     /* A stateful task resumes from its own state; a new one reads from the
      * beginning. A stateless one resumes from the group's offset. */
     int64_t next = t->next_offset[slot];
-    tp->offset = next >= 0 ? next
-                 : t->store ? RD_KAFKA_OFFSET_BEGINNING
-                            : RD_KAFKA_OFFSET_STORED;
+    if (next >= 0)
+      tp->offset = next;
+    else if (t->store)
+      tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+    else
+      stateless_start(r, tp);
     if (next >= 0)
       ed_log_info("%s: assigned %s[%d], resuming at offset %lld", r->topo->name, tp->topic,
                   (int)tp->partition, (long long)next);
@@ -426,6 +474,8 @@ static void seek_failed(ed_runner_t *r) {
  * tasks, and what lag tooling reads. */
 static void commit_group_offsets(ed_runner_t *r) {
   rd_kafka_topic_partition_list_t *l = NULL;
+  char tag[32];
+  fingerprint_tag(r, tag, sizeof tag);
   for (int s = 0; s < r->topo->nsubs; s++) {
     for (int32_t p = 0; p < r->nparts[s]; p++) {
       ed_task_t *t = r->tasks[s][p];
@@ -433,8 +483,13 @@ static void commit_group_offsets(ed_runner_t *r) {
       for (int k = 0; k < t->st->nsources; k++) {
         if (t->committed[k] < 0) continue;
         if (l == NULL) l = rd_kafka_topic_partition_list_new(8);
-        rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p)->offset =
-            t->committed[k];
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p);
+        tp->offset = t->committed[k];
+        if (t->store == NULL && r->topo->fingerprint) {
+          tp->metadata = strdup(tag); /* freed with the list */
+          tp->metadata_size = tp->metadata ? strlen(tag) : 0;
+        }
       }
     }
   }
@@ -495,6 +550,22 @@ static void commit_all(ed_runner_t *r) {
 
 /* ---- the stream thread ---- */
 
+static void to_inmsg(const ed_runner_t *r, int sub, int slot, const rd_kafka_message_t *m,
+                     ed_inmsg_t *in) {
+  rd_kafka_timestamp_type_t tt;
+  *in = (ed_inmsg_t){rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->key, m->key_len,
+                     m->payload, m->len, rd_kafka_message_timestamp(m, &tt), NULL, 0};
+  rd_kafka_headers_t *hdrs;
+  const void *v;
+  size_t len;
+  if (r->internal[r->topo->subs[sub].sources[slot]] &&
+      rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(hdrs, ED_SRC_HEADER, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    in->src = v;
+    in->src_len = len;
+  }
+}
+
 static void *stream_thread(void *arg) {
   ed_runner_t *r = arg;
   ed_engine_t *e = r->engine;
@@ -518,13 +589,15 @@ static void *stream_thread(void *arg) {
       } else {
         if (m->rkt != last_rkt) {
           last_rkt = m->rkt;
-          last_slot = find_source(r, rd_kafka_topic_name(m->rkt), &last_sub);
+          last_slot = ed__runner_find_source(r, rd_kafka_topic_name(m->rkt), &last_sub);
         }
         ed_task_t *t = last_slot >= 0 && m->partition >= 0 && m->partition < r->nparts[last_sub]
                            ? r->tasks[last_sub][m->partition]
                            : NULL;
         if (t && t->active) {
-          ed__task_process(t, last_slot, m);
+          ed_inmsg_t in;
+          to_inmsg(r, last_sub, last_slot, m, &in);
+          ed__task_process(t, last_slot, &in);
           early |= ed__task_should_commit_early(t);
         }
       }

@@ -38,12 +38,16 @@ int ed__task_slot(const ed_task_t *t, const char *topic) {
   return -1;
 }
 
-/* Upstream partitions feeding this task's internal sources, for the
- * duplicate filter. */
-static int32_t upstream_partitions(const ed_task_t *t) {
+/* The duplicate filter's dimensions: upstream tasks' source slots and
+ * partitions (0 when no other sub-topology can feed this one). */
+static int32_t upstream_partitions(const ed_task_t *t, int *slots) {
   int32_t n = 0;
-  for (int s = 0; s < t->r->topo->nsubs; s++)
-    if (s != t->sub && t->r->nparts[s] > n) n = t->r->nparts[s];
+  *slots = 0;
+  for (int s = 0; s < t->r->topo->nsubs; s++) {
+    if (s == t->sub) continue;
+    if (t->r->nparts[s] > n) n = t->r->nparts[s];
+    if (t->r->topo->subs[s].nsources > *slots) *slots = t->r->topo->subs[s].nsources;
+  }
   return n;
 }
 
@@ -56,6 +60,7 @@ int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out,
   t->partition = partition;
   t->st = &r->topo->subs[sub];
   t->kv.task = t;
+  t->kv.last_idx = -1;
   t->ctx.task = t;
   ed_cache_init(&t->cache);
   ed_buf_init(&t->scratch);
@@ -67,8 +72,9 @@ int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out,
     snprintf(dir, sizeof dir, "%s/%s/%d", r->engine->data_dir, spec->name, (int)partition);
     rc = mkdir_p(dir, err, errlen);
     if (rc == ED_OK) rc = ed_store_open(dir, &r->engine->store_opts, &t->store, err, errlen);
-    t->nup = upstream_partitions(t);
-    t->nsrc = (size_t)t->st->nsources * (size_t)t->nup;
+    int slots;
+    t->nup = upstream_partitions(t, &slots);
+    t->nsrc = (size_t)slots * (size_t)t->nup;
     t->src_seen = calloc(t->nsrc + 1, sizeof *t->src_seen);
     t->src_dirty = calloc(t->nsrc + 1, 1);
     size_t nmeta = 4 + (size_t)t->st->nsources + t->nsrc;
@@ -210,18 +216,23 @@ static void run_children(ed_task_t *t, int node, const ed_record_t *rec) {
   for (int i = 0; i < n->nchildren && !t->ctx.bad; i++) run_node(t, n->children[i], rec);
 }
 
-/* Builds the header that lets the consuming task drop duplicates. */
-static rd_kafka_headers_t *src_header(ed_task_t *t) {
-  const rd_kafka_message_t *m = t->ctx.msg;
-  if (m == NULL) return NULL;
-  uint8_t h[13];
-  int slot = ed__task_slot(t, rd_kafka_topic_name(m->rkt));
-  h[0] = (uint8_t)slot;
-  for (int i = 0; i < 4; i++) h[1 + i] = (uint8_t)((uint32_t)m->partition >> (24 - 8 * i));
-  for (int i = 0; i < 8; i++) h[5 + i] = (uint8_t)((uint64_t)m->offset >> (56 - 8 * i));
-  rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-  rd_kafka_header_add(hdrs, ED_SRC_HEADER, -1, h, sizeof h);
-  return hdrs;
+static void put_be(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++) v = v << 8 | p[i];
+  return v;
+}
+
+/* The ED_SRC_HEADER value for the current record. */
+static void src_position(const ed_task_t *t, uint8_t h[ED_SRC_LEN]) {
+  const ed_inmsg_t *m = t->ctx.msg;
+  h[0] = (uint8_t)t->ctx.slot;
+  put_be(h + 1, (uint32_t)m->partition, 4);
+  put_be(h + 5, (uint64_t)m->offset, 8);
+  put_be(h + 13, t->r->topo->fingerprint, 8);
 }
 
 static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
@@ -232,10 +243,23 @@ static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
     n->fns.process(&t->ctx, t->states[node], rec);
   } else if (n->type == ED_NODE_SINK) {
     /* Stateless tasks tag what they produce with its source position. */
-    rd_kafka_headers_t *hdrs = t->store == NULL ? src_header(t) : NULL;
-    if (ed__runner_produce(t->r, n->topic, rec->key, rec->key_len, rec->value, rec->value_len,
-                           rec->timestamp, hdrs) != ED_OK)
-      t->r->produce_failed = 1;
+    uint8_t h[ED_SRC_LEN];
+    int tag = t->store == NULL && t->ctx.msg != NULL;
+    if (tag) src_position(t, h);
+    int rc;
+    if (t->r->driver) {
+      rc = ed__driver_produce(t->r->driver, n->topic, rec->key, rec->key_len, rec->value,
+                              rec->value_len, rec->timestamp, tag ? h : NULL, tag ? sizeof h : 0);
+    } else {
+      rd_kafka_headers_t *hdrs = NULL;
+      if (tag) {
+        hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, ED_SRC_HEADER, -1, h, sizeof h);
+      }
+      rc = ed__runner_produce(t->r, n->topic, rec->key, rec->key_len, rec->value, rec->value_len,
+                              rec->timestamp, hdrs);
+    }
+    if (rc != ED_OK) t->r->produce_failed = 1;
   } else {
     run_children(t, node, rec);
   }
@@ -243,22 +267,18 @@ static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
 }
 
 /* For records of internal topics: 1 if already applied (a duplicate from an
- * upstream task that redid work after a crash), else records it. */
-static int duplicate(ed_task_t *t, const rd_kafka_message_t *m) {
-  const void *v;
-  size_t len;
-  rd_kafka_headers_t *hdrs;
-  if (t->store == NULL || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      rd_kafka_header_get_last(hdrs, ED_SRC_HEADER, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      len != 13)
-    return 0;
-  const uint8_t *h = v;
-  uint32_t part = 0;
-  uint64_t off = 0;
-  for (int i = 0; i < 4; i++) part = part << 8 | h[1 + i];
-  for (int i = 0; i < 8; i++) off = off << 8 | h[5 + i];
+ * upstream task that redid work after a crash) or of an older definition,
+ * else records its position. */
+static int duplicate(ed_task_t *t, const ed_inmsg_t *m) {
+  if (t->store == NULL || m->src == NULL || m->src_len != ED_SRC_LEN) return 0;
+  const uint8_t *h = m->src;
+  uint32_t part = (uint32_t)get_be(h + 1, 4);
+  uint64_t off = get_be(h + 5, 8);
+  /* Produced by an older definition of the view: its state was dropped and
+   * is being rebuilt from the source, so this record no longer counts. */
+  if (get_be(h + 13, 8) != t->r->topo->fingerprint) return 1;
   size_t idx = (size_t)h[0] * (size_t)t->nup + part;
-  if (h[0] >= t->st->nsources || (int32_t)part >= t->nup || idx >= t->nsrc) return 0;
+  if ((int32_t)part >= t->nup || idx >= t->nsrc) return 0;
   if ((int64_t)off <= t->src_seen[idx]) return 1;
   t->src_seen[idx] = (int64_t)off;
   t->src_dirty[idx] = 1;
@@ -292,7 +312,7 @@ void ed__task_wall_clock(ed_task_t *t, int64_t now) {
   }
 }
 
-void ed__task_process(ed_task_t *t, int slot, const rd_kafka_message_t *m) {
+void ed__task_process(ed_task_t *t, int slot, const ed_inmsg_t *m) {
   /* Already reflected in the state (redelivered after a rebalance or
    * restart), or a failed commit is waiting for the partition to rewind. */
   if (m->offset < t->next_offset[slot] || t->need_seek || t->stopped) return;
@@ -300,10 +320,9 @@ void ed__task_process(ed_task_t *t, int slot, const rd_kafka_message_t *m) {
   if (duplicate(t, m)) return;
   int node = t->st->sources[slot];
   ed_node_t *src = &t->r->topo->nodes[node];
-  ed_record_t rec = {m->key, m->key_len, m->payload, m->len, 0};
-  rd_kafka_timestamp_type_t tstype;
-  rec.timestamp = rd_kafka_message_timestamp(m, &tstype);
+  ed_record_t rec = {m->key, m->key_len, m->value, m->value_len, m->timestamp};
   t->ctx.msg = m;
+  t->ctx.slot = slot;
   t->ctx.bad = 0;
   t->ctx.node = node;
   ed_buf_reset(&t->scratch);
@@ -347,7 +366,7 @@ int ed_pctx_schedule(ed_pctx_t *ctx, ed_punctuate_type_t type, int64_t interval_
 int32_t ed_pctx_partition(const ed_pctx_t *ctx) { return ctx->task->partition; }
 int64_t ed_pctx_stream_time(const ed_pctx_t *ctx) { return ctx->task->stream_time; }
 const char *ed_pctx_topic(const ed_pctx_t *ctx) {
-  return ctx->msg ? rd_kafka_topic_name(ctx->msg->rkt) : NULL;
+  return ctx->msg ? ctx->msg->topic : NULL;
 }
 int64_t ed_pctx_offset(const ed_pctx_t *ctx) { return ctx->msg ? ctx->msg->offset : -1; }
 ed_buf_t *ed_pctx_scratch(ed_pctx_t *ctx) { return &ctx->task->scratch; }
@@ -363,11 +382,11 @@ void ed_pctx_bad_record(ed_pctx_t *ctx, const char *reason, const char *detail) 
   if (t->r->on_error == ED_ON_ERROR_STOP && ctx->msg) {
     t->stopped = 1;
     /* Nothing of this record is applied: the task resumes at it. */
-    t->next_offset[ed__task_slot(t, rd_kafka_topic_name(ctx->msg->rkt))] = ctx->msg->offset;
+    t->next_offset[ctx->slot] = ctx->msg->offset;
     ed_log_error("topology %s partition %d: stopped at a bad record (%s%s%s) at %s[%d]@%lld; "
                  "fix or skip it (on_error: skip | dead_letter) and restart",
                  t->r->topo->name, (int)t->partition, reason, detail ? ": " : "",
-                 detail ? detail : "", rd_kafka_topic_name(ctx->msg->rkt),
+                 detail ? detail : "", ctx->msg->topic,
                  (int)ctx->msg->partition, (long long)ctx->msg->offset);
   }
 }

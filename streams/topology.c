@@ -254,6 +254,8 @@ int ed__topology_finalize(ed_topology_t *t, char *err, size_t errlen) {
       sub->store = n->stores[k];
     }
   }
+  for (int s = t->nstores - 1; s >= 0; s--)
+    if (t->stores[s].fingerprint) t->fingerprint = t->stores[s].fingerprint;
   t->finalized = 1;
   return ED_OK;
 }

@@ -54,6 +54,7 @@ struct ed_topology {
   int nstores;
   ed_subtopology_t subs[ED_TOPO_MAX_SUBS];
   int nsubs;
+  uint64_t fingerprint; /* of its first store with one; tags internal records */
   int finalized;
   struct {
     void *p;

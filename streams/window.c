@@ -67,6 +67,10 @@ int ed_window_spec_check(ed_window_spec_t *spec, char *err, size_t errlen) {
       return bad(err, errlen, "hopping window: size must be > 0");
     if (spec->advance <= 0 || spec->advance > spec->size)
       return bad(err, errlen, "hopping window: advance must be > 0 and <= size");
+    /* Each record updates size/advance windows. */
+    if (spec->size / spec->advance > ED_WINDOW_MAX_HOPS)
+      return bad(err, errlen, "hopping window: size/advance must be at most %d (each record "
+                 "updates that many windows)", ED_WINDOW_MAX_HOPS);
     span = spec->size;
     break;
   case ED_WIN_SESSION:

@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* At most this many windows per record (size / advance of a hopping window). */
+#define ED_WINDOW_MAX_HOPS 1000
+
 typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING, ED_WIN_SESSION } ed_win_type_t;
 
 typedef struct {

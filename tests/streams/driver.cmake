@@ -1,0 +1,9 @@
+# The topology test driver (streams/testdriver.h): views and processors run
+# record by record on real LMDB stores, without Kafka. Answers are rendered
+# as queries render them (query/render.c), hence ed_query.
+foreach(t driver_window_test driver_session_test driver_view_test driver_processor_test)
+  ed_add_test(${t}
+    SOURCES ${CMAKE_SOURCE_DIR}/tests/streams/${t}.c
+    LIBS ed_streams ed_query ed_store ed_common
+    LABEL unit)
+endforeach()
