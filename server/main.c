@@ -11,7 +11,10 @@ static void usage(FILE *f) {
              "  serve CONFIG.yaml [--loadgen RATE]  run the server (views, queries)\n"
              "  dev-kafka [--partitions N] [--topic T ...]\n"
              "                                      run a development Kafka (mock cluster)\n"
-             "  loadgen --bootstrap SERVERS [...]   produce page-view records\n\n"
+             "  loadgen --bootstrap SERVERS [...]   produce page-view records\n"
+             "  reset --config CONFIG.yaml --view VIEW\n"
+             "                                      drop a view's state and rewind its group\n"
+             "                                      (servers stopped): serve rebuilds it\n\n"
              "Run 'eddy <command> --help' for a command's options.\n");
 }
 
@@ -25,6 +28,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "serve") == 0) return ed_serve_main(argc - 1, argv + 1);
   if (strcmp(cmd, "dev-kafka") == 0) return ed_devkafka_main(argc - 1, argv + 1);
   if (strcmp(cmd, "loadgen") == 0) return ed_loadgen_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "reset") == 0) return ed_reset_main(argc - 1, argv + 1);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     usage(stdout);
     return 0;

@@ -20,11 +20,14 @@ typedef struct ed_task ed_task_t;
 #define ED_MAX_BAD_REASONS 16
 /* Header on records a stateless task produces to an internal topic: the
  * source position they came from (1 byte source slot, 4 bytes partition,
- * 8 bytes offset) and the topology's fingerprint (8 bytes), big-endian, so
- * the consuming task can drop duplicates and records of an older
+ * 8 bytes offset, 4 bytes sequence number among the records produced for
+ * that source record) and the topology's fingerprint (8 bytes), big-endian,
+ * so the consuming task can drop duplicates and records of an older
  * definition. */
 #define ED_SRC_HEADER "eddy.src"
-#define ED_SRC_LEN 21
+#define ED_SRC_LEN 25
+/* The duplicate filter orders positions as offset << 20 | sequence. */
+#define ED_SRC_SEQ_BITS 20
 
 /* A source record as tasks see it: from a Kafka message (runner.c) or
  * from a test driver (testdriver.c). Borrowed for one ed__task_process(). */
@@ -47,6 +50,7 @@ struct ed_pctx {
   const ed_inmsg_t *msg; /* the source record being processed */
   int slot;              /* its source slot */
   int bad;               /* the current record was reported bad */
+  uint32_t seq;          /* records produced for it to internal topics so far */
 };
 
 struct ed_kvstore {

@@ -226,13 +226,20 @@ static uint64_t get_be(const uint8_t *p, int n) {
   return v;
 }
 
-/* The ED_SRC_HEADER value for the current record. */
-static void src_position(const ed_task_t *t, uint8_t h[ED_SRC_LEN]) {
+/* The ED_SRC_HEADER value for the next record produced for the current
+ * one: a processor may forward several records per input (a flatMap). */
+static int src_position(ed_task_t *t, uint8_t h[ED_SRC_LEN]) {
   const ed_inmsg_t *m = t->ctx.msg;
+  if (t->ctx.seq >= (1u << ED_SRC_SEQ_BITS) - 1) {
+    ed_pctx_bad_record(&t->ctx, "too many outputs", "over a million records from one record");
+    return ED_ETOOBIG;
+  }
   h[0] = (uint8_t)t->ctx.slot;
   put_be(h + 1, (uint32_t)m->partition, 4);
   put_be(h + 5, (uint64_t)m->offset, 8);
-  put_be(h + 13, t->r->topo->fingerprint, 8);
+  put_be(h + 13, t->ctx.seq++, 4);
+  put_be(h + 17, t->r->topo->fingerprint, 8);
+  return ED_OK;
 }
 
 static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
@@ -245,7 +252,10 @@ static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
     /* Stateless tasks tag what they produce with its source position. */
     uint8_t h[ED_SRC_LEN];
     int tag = t->store == NULL && t->ctx.msg != NULL;
-    if (tag) src_position(t, h);
+    if (tag && src_position(t, h) != ED_OK) {
+      t->ctx.node = saved;
+      return;
+    }
     int rc;
     if (t->r->driver) {
       rc = ed__driver_produce(t->r->driver, n->topic, rec->key, rec->key_len, rec->value,
@@ -273,14 +283,14 @@ static int duplicate(ed_task_t *t, const ed_inmsg_t *m) {
   if (t->store == NULL || m->src == NULL || m->src_len != ED_SRC_LEN) return 0;
   const uint8_t *h = m->src;
   uint32_t part = (uint32_t)get_be(h + 1, 4);
-  uint64_t off = get_be(h + 5, 8);
+  int64_t pos = (int64_t)(get_be(h + 5, 8) << ED_SRC_SEQ_BITS | get_be(h + 13, 4));
   /* Produced by an older definition of the view: its state was dropped and
    * is being rebuilt from the source, so this record no longer counts. */
-  if (get_be(h + 13, 8) != t->r->topo->fingerprint) return 1;
+  if (get_be(h + 17, 8) != t->r->topo->fingerprint) return 1;
   size_t idx = (size_t)h[0] * (size_t)t->nup + part;
   if ((int32_t)part >= t->nup || idx >= t->nsrc) return 0;
-  if ((int64_t)off <= t->src_seen[idx]) return 1;
-  t->src_seen[idx] = (int64_t)off;
+  if (pos <= t->src_seen[idx]) return 1;
+  t->src_seen[idx] = pos;
   t->src_dirty[idx] = 1;
   return 0;
 }
@@ -323,6 +333,7 @@ void ed__task_process(ed_task_t *t, int slot, const ed_inmsg_t *m) {
   ed_record_t rec = {m->key, m->key_len, m->value, m->value_len, m->timestamp};
   t->ctx.msg = m;
   t->ctx.slot = slot;
+  t->ctx.seq = 0;
   t->ctx.bad = 0;
   t->ctx.node = node;
   ed_buf_reset(&t->scratch);

@@ -408,6 +408,67 @@ int eh_parse_key_answer(const char *body, size_t len, eh_key_answer_t *out) {
   return 0;
 }
 
+static size_t skip_ws(const char *s, size_t len, size_t i) {
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    i++;
+  return i;
+}
+
+int eh_json_array_next(const char *arr, size_t len, size_t *pos, const char **elem, size_t *elen) {
+  size_t i = skip_ws(arr, len, *pos);
+  if (*pos == 0) {
+    if (i >= len || arr[i] != '[')
+      return -1;
+    i = skip_ws(arr, len, i + 1);
+    if (i < len && arr[i] == ']') {
+      *pos = i + 1;
+      return 0;
+    }
+  } else {
+    if (i >= len)
+      return -1;
+    if (arr[i] == ']')
+      return 0;
+    if (arr[i] != ',')
+      return -1;
+    i = skip_ws(arr, len, i + 1);
+  }
+  size_t start = i;
+  int depth = 0, in_str = 0;
+  for (; i < len; i++) {
+    char c = arr[i];
+    if (in_str) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_str = 0;
+      continue;
+    }
+    if (c == '"')
+      in_str = 1;
+    else if (c == '{' || c == '[')
+      depth++;
+    else if (c == '}' || c == ']') {
+      if (depth == 0)
+        break;
+      depth--;
+    } else if (c == ',' && depth == 0)
+      break;
+  }
+  if (i >= len || depth != 0 || in_str)
+    return -1;
+  size_t end = i;
+  while (end > start && (arr[end - 1] == ' ' || arr[end - 1] == '\n' || arr[end - 1] == '\r' ||
+                         arr[end - 1] == '\t'))
+    end--;
+  if (end == start)
+    return -1;
+  *elem = arr + start;
+  *elen = end - start;
+  *pos = i;
+  return 1;
+}
+
 int eh_contains(const char *hay, const char *needle) {
   return hay && needle && strstr(hay, needle) != NULL;
 }

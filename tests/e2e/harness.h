@@ -108,6 +108,12 @@ int eh_json_get_number(const char *json, size_t len, const char *name, int *is_i
  * contents) into @p out. Returns 0 or -1. */
 int eh_json_get_text(const char *json, size_t len, const char *name, char *out, size_t cap);
 
+/* Iterates the elements of the JSON array @p arr (@p len bytes, starting
+ * with '['): *pos starts at 0; each call stores the next element's raw text
+ * in *elem / *elen (borrowed from @p arr). Returns 1 for an element, 0 at
+ * the end of the array, -1 if the text is not an array. */
+int eh_json_array_next(const char *arr, size_t len, size_t *pos, const char **elem, size_t *elen);
+
 /* 1 if @p hay contains @p needle. */
 int eh_contains(const char *hay, const char *needle);
 
