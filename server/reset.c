@@ -22,10 +22,10 @@
  * so the removal alone already makes the view rebuild; the rewound group
  * keeps lag monitoring truthful.
  *
- * Views that group by a field (key:) are refused for now: their stateful
- * step reads <app>.<view>.repartition from the beginning when its state is
- * gone, and whether that rebuilds the view exactly depends on what the
- * repartition topic still holds. */
+ * Views that group by a field (key:) are aggregated from
+ * <app>.<view>.repartition: after the rewind, the first step produces every
+ * record there again, so the new (empty) state is seeded to start at the
+ * repartition topic's current end. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +43,7 @@
 #include "common/log.h"
 #include "server/config.h"
 #include "server/main_int.h"
+#include "store/store.h"
 
 #define RESET_TIMEOUT_MS 10000
 
@@ -364,6 +365,44 @@ static int drop_state(reset_t *r, char *err, size_t errlen) {
   return ED_OK;
 }
 
+/* A repartitioned view is aggregated from <app>.<view>.repartition, which
+ * still holds what the old state was built from. The rewound first step
+ * produces everything again after its current end, so the new state must
+ * start there: seed each partition's store with that position (and the
+ * view's fingerprint), empty otherwise. */
+static int seed_repartitioned(reset_t *r, rd_kafka_t *rk, char *err, size_t errlen) {
+  char topic[600];
+  snprintf(topic, sizeof topic, "%s.%s.repartition", r->cfg->app, r->view->name);
+  int32_t n = 0;
+  int rc = topic_partitions(rk, r->cfg->bootstrap_servers, topic, &n, err, errlen);
+  if (rc == ED_ENOTFOUND) return ED_OK; /* never ran: nothing to skip */
+  if (rc != ED_OK) return rc;
+  char name[700];
+  snprintf(name, sizeof name, "offset/%s", topic);
+  for (int32_t p = 0; p < n; p++) {
+    int64_t low, high;
+    rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, 10000);
+    if (kerr) {
+      snprintf(err, errlen, "%s[%d]: cannot read its end offset: %s", topic, (int)p,
+               rd_kafka_err2str(kerr));
+      return ED_EKAFKA;
+    }
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/%d", r->dir, (int)p);
+    ed_store_t *s;
+    rc = ed_store_open(dir, NULL, &s, err, errlen);
+    if (rc != ED_OK) return rc;
+    ed_store_meta_put_t metas[] = {{name, high},
+                                   {ED_STORE_META_OFFSET, high},
+                                   {"fingerprint", (int64_t)ed_view_fingerprint(r->view)}};
+    rc = ed_store_commit(s, NULL, 0, metas, 3, err, errlen);
+    ed_store_close(s);
+    if (rc != ED_OK) return rc;
+    printf("  %s[%d]: the rebuilt state starts at offset %lld\n", topic, (int)p, (long long)high);
+  }
+  return ED_OK;
+}
+
 static int run(reset_t *r) {
   char err[1024] = "";
   const ed_config_t *cfg = r->cfg;
@@ -410,6 +449,10 @@ static int run(reset_t *r) {
               "group's lag is off until its first commit)\n",
               r->group);
   }
+  /* Last: if it fails, the fresh state reads the repartition topic from its
+   * beginning and drops the re-produced duplicates (exact while the topic
+   * still holds its history). */
+  if (rc == ED_OK && r->view->key) rc = seed_repartitioned(r, rk, err, sizeof err);
   if (rc == ED_OK) {
     printf("rewound consumer group %s on %s (%d partition(s)):\n", r->group, r->view->from,
            (int)nparts);
@@ -478,14 +521,6 @@ int ed_reset_main(int argc, char **argv) {
      * itself or its parent. */
     fprintf(stderr, "eddy reset: refusing to reset a view named '%s'\n", view);
     status = 2;
-  } else if (r.view->key != NULL) {
-    fprintf(stderr,
-            "eddy reset: reset of a repartitioned view is not supported yet: view %s groups by "
-            "'%s', so its state is rebuilt through %s.%s.repartition, which this command "
-            "cannot rewind safely yet. Nothing was changed. To rebuild it, give the view a new "
-            "name (a new state directory, consumer group and repartition topic).\n",
-            view, r.view->key, cfg->app, view);
-    status = 1;
   } else {
     snprintf(r.group, sizeof r.group, "%s.%s", cfg->app, view);
     snprintf(r.dir, sizeof r.dir, "%s/%s", cfg->data_dir, view);

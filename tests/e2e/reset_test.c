@@ -4,7 +4,7 @@
  *    a known data set and wait until both views reflect every record.
  * 2. Refusals: while the server runs (exit 1, the group has members),
  *    then, with the server stopped (SIGTERM), an unknown view (exit 2, the
- *    views listed) and a repartitioned view (exit 1, nothing changed).
+ *    views listed).
  * 3. `eddy reset --view hits`: data_dir/hits is gone, data_dir/other is
  *    untouched, the group e2e.hits is committed at the earliest offsets.
  * 4. Produce more, restart the server: hits is rebuilt from offset 0 and
@@ -326,24 +326,6 @@ static void test_reset_rebuilds(void **state) {
   assert_true(eh_contains(err, "nosuch") && eh_contains(err, "hits") && eh_contains(err, "other"));
   free(out);
   free(err);
-
-  /* a repartitioned view: refused before anything is touched */
-  char keyed_path[600], text[1024];
-  snprintf(keyed_path, sizeof(keyed_path), "%s/keyed.yaml", t->dir);
-  snprintf(text, sizeof(text),
-           "app: e2e\n"
-           "kafka: { bootstrap.servers: \"%s\" }\n"
-           "data_dir: %s\n"
-           "views:\n"
-           "  hits: { from: clicks, format: json, key: user, aggregate: count }\n",
-           t->bootstrap, t->data_dir);
-  assert_int_equal(eh_write_file(keyed_path, text), 0);
-  rc = run_reset(t, "reset-keyed", keyed_path, "hits", &out, &err);
-  assert_int_equal(rc, 1);
-  assert_true(eh_contains(err, "reset of a repartitioned view is not supported yet"));
-  free(out);
-  free(err);
-  assert_true(dir_exists(hits_dir));
 
   /* the reset */
   rc = run_reset(t, "reset-hits", t->config_path, "hits", &out, &err);
