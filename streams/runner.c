@@ -268,7 +268,9 @@ static void dead_letter(ed_runner_t *r, const char *reason, const char *detail,
   char part[16], off[24];
   snprintf(part, sizeof part, "%d", (int)m->partition);
   snprintf(off, sizeof off, "%lld", (long long)m->offset);
-  rd_kafka_header_add(h, "eddy.view", -1, r->topo->name, -1);
+  /* The view: its store's name (a YAML view's name), else the topology's. */
+  rd_kafka_header_add(h, "eddy.view", -1,
+                      r->topo->nstores ? r->topo->stores[0].name : r->topo->name, -1);
   rd_kafka_header_add(h, "eddy.reason", -1, reason, -1);
   if (detail) rd_kafka_header_add(h, "eddy.detail", -1, detail, -1);
   rd_kafka_header_add(h, "eddy.topic", -1, m->topic, -1);
