@@ -55,7 +55,8 @@ struct ed_pctx {
 
 struct ed_kvstore {
   ed_task_t *task;
-  long last_idx; /* cache entry of the last get (-1: none) */
+  ed_cache_ref_t last_ref; /* cache entry of the last get (-1: none) */
+  uint64_t last_gen;       /* the cache generation it belongs to */
 };
 
 typedef struct {

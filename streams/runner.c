@@ -571,6 +571,11 @@ static void to_inmsg(const ed_runner_t *r, int sub, int slot, const rd_kafka_mes
 static void *stream_thread(void *arg) {
   ed_runner_t *r = arg;
   ed_engine_t *e = r->engine;
+  /* Named for top, perf and gdb: "ed:" and the end of the topology's name. */
+  char tname[16];
+  size_t len = strlen(r->topo->name);
+  snprintf(tname, sizeof tname, "ed:%s", r->topo->name + (len > 12 ? len - 12 : 0));
+  pthread_setname_np(pthread_self(), tname);
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(r->consumer);
   rd_kafka_message_t *msgs[ED_BATCH_MAX];
   int64_t next_commit = ed_now_ms() + e->commit_interval_ms;

@@ -60,7 +60,7 @@ int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out,
   t->partition = partition;
   t->st = &r->topo->subs[sub];
   t->kv.task = t;
-  t->kv.last_idx = -1;
+  t->kv.last_ref = -1;
   t->ctx.task = t;
   ed_cache_init(&t->cache);
   ed_buf_init(&t->scratch);

@@ -31,8 +31,8 @@ void ed__task_emit_changes(ed_task_t *t) {
   if (spec == NULL || spec->changes_topic == NULL) return;
   ed_cache_t *c = &t->cache;
   for (size_t i = 0; i < c->ndirty; i++) {
-    long idx = (long)c->dirty[i];
-    const ed_cache_entry_t *e = &c->entries[idx];
+    ed_cache_ref_t idx = c->dirty[i];
+    const ed_cache_entry_t *e = ed_cache_entry(c, idx);
     const char *skey = ed_cache_key(c, idx);
     uint8_t kbuf[ED_WKEY_MAX];
     const void *key;
@@ -111,8 +111,8 @@ int ed__task_commit(ed_task_t *t, char *err, size_t errlen) {
   }
   size_t n = 0;
   for (size_t i = 0; i < c->ndirty; i++) {
-    long idx = (long)c->dirty[i];
-    const ed_cache_entry_t *e = &c->entries[idx];
+    ed_cache_ref_t idx = c->dirty[i];
+    const ed_cache_entry_t *e = ed_cache_entry(c, idx);
     const char *key = ed_cache_key(c, idx);
     if (e->drop_expire) t->puts[n++] = (ed_store_put_t){key, e->key_len, NULL, 0, e->drop_expire};
     if (e->present)
