@@ -54,9 +54,17 @@ static int add_views(ed_engine_t *e, ed_runner_t *r, char *err, size_t errlen) {
     v->fallback_def.name = t->stores[s].name;
     v->def = t->stores[s].view ? t->stores[s].view : &v->fallback_def;
     v->ready = calloc((size_t)v->nparts, sizeof *v->ready);
-    if (v->ready == NULL) {
+    v->pos = calloc((size_t)v->nparts, sizeof *v->pos);
+    if (v->ready == NULL || v->pos == NULL) {
+      free((void *)v->ready);
+      free(v->pos);
       free(v);
       return ED_ENOMEM;
+    }
+    for (int32_t p = 0; p < v->nparts; p++) {
+      atomic_store(&v->pos[p].offset, -1);
+      atomic_store(&v->pos[p].stream_time, INT64_MIN);
+      atomic_store(&v->pos[p].high, -1);
     }
     e->views[e->nviews++] = v;
   }
@@ -78,6 +86,7 @@ int ed_engine_add_topology(ed_engine_t *e, ed_topology_t *t, const ed_topology_o
     while (e->nviews > nviews) {
       ed_view_t *v = e->views[--e->nviews];
       free((void *)v->ready);
+      free(v->pos);
       free(v);
     }
     r->topo = NULL; /* still the caller's */
@@ -110,6 +119,7 @@ void ed_engine_destroy(ed_engine_t *e) {
   ed_engine_stop(e);
   for (size_t i = 0; i < e->nviews; i++) {
     free((void *)e->views[i]->ready);
+    free(e->views[i]->pos);
     free(e->views[i]);
   }
   for (size_t i = 0; i < e->nrunners; i++) ed__runner_destroy(e->runners[i]);
@@ -161,4 +171,51 @@ void ed_view_stats(const ed_view_t *v, ed_view_stats_t *out) {
   for (int i = 0; i < n; i++)
     out->bad_records += atomic_load_explicit(&r->bad[i].count, memory_order_relaxed);
   out->assigned = atomic_load_explicit(&((ed_view_t *)v)->assigned, memory_order_relaxed);
+}
+
+size_t ed_view_bad_reasons(const ed_view_t *v, const char **reasons, uint64_t *counts, size_t max) {
+  ed_runner_t *r = v->runner;
+  size_t n = (size_t)atomic_load(&r->nbad);
+  if (n > max) n = max;
+  for (size_t i = 0; i < n; i++) {
+    reasons[i] = r->bad[i].reason;
+    counts[i] = atomic_load_explicit(&r->bad[i].count, memory_order_relaxed);
+  }
+  return n;
+}
+
+const ed_histogram_t *ed_view_commit_latency(const ed_view_t *v) {
+  return &v->runner->commit_latency;
+}
+
+int ed_view_position(const ed_view_t *v, int32_t p, ed_view_position_t *out) {
+  if (p < 0 || p >= v->nparts) return ED_EINVAL;
+  out->assigned = atomic_load(&((ed_view_t *)v)->ready[p]) != NULL;
+  out->offset = atomic_load(&v->pos[p].offset);
+  out->stream_time = atomic_load(&v->pos[p].stream_time);
+  out->high_watermark = atomic_load(&v->pos[p].high);
+  return ED_OK;
+}
+
+int ed_engine_on_commit(ed_engine_t *e, ed_commit_fn fn, void *arg) {
+  if (e->started || e->nlisteners == (int)(sizeof e->listeners / sizeof e->listeners[0]))
+    return ED_ESTATE;
+  e->listeners[e->nlisteners].fn = fn;
+  e->listeners[e->nlisteners++].arg = arg;
+  return ED_OK;
+}
+
+void ed__engine_committed(ed_runner_t *r, ed_task_t *t, int64_t high) {
+  ed_engine_t *e = r->engine;
+  for (size_t i = 0; i < e->nviews; i++) {
+    ed_view_t *v = e->views[i];
+    if (v->runner != r || v->sub != t->sub) continue;
+    int32_t p = t->partition;
+    atomic_store(&v->pos[p].stream_time, t->committed_stream_time);
+    if (high >= 0) atomic_store(&v->pos[p].high, high);
+    int64_t was = atomic_exchange(&v->pos[p].offset, t->committed[0]);
+    if (was != t->committed[0])
+      for (int k = 0; k < e->nlisteners; k++)
+        e->listeners[k].fn(e->listeners[k].arg, v, p, t->committed[0]);
+  }
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/histogram.h"
 #include "store/store.h"
 #include "streams/topology.h"
 #include "streams/view.h"
@@ -94,5 +95,31 @@ typedef struct {
 } ed_view_stats_t;
 
 void ed_view_stats(const ed_view_t *v, ed_view_stats_t *out);
+
+/* Skipped records by reason ("invalid json", "missing field", ...): fills
+ * up to @p max pairs, returns how many. Reasons are static strings. */
+size_t ed_view_bad_reasons(const ed_view_t *v, const char **reasons, uint64_t *counts, size_t max);
+
+/* The view's LMDB commit latencies (one observation per task commit). */
+const ed_histogram_t *ed_view_commit_latency(const ed_view_t *v);
+
+/* Where partition @p p of the view stands, as of its last commit here. */
+typedef struct {
+  int assigned;          /* owned by this instance and running */
+  int64_t offset;        /* next input offset the committed state reflects; -1: none yet */
+  int64_t stream_time;   /* INT64_MIN: none yet */
+  int64_t high_watermark; /* the input partition's end as last seen; -1: unknown */
+} ed_view_position_t;
+
+/* Returns ED_OK, or ED_EINVAL for a partition out of range. */
+int ed_view_position(const ed_view_t *v, int32_t p, ed_view_position_t *out);
+
+/* Called on a stream thread after each commit of a view's partition, with
+ * the committed next input offset. Must be quick and thread-safe (e.g. wake
+ * an event loop). */
+typedef void (*ed_commit_fn)(void *arg, ed_view_t *v, int32_t partition, int64_t offset);
+
+/* Registers a commit listener (up to 8), before ed_engine_start(). */
+int ed_engine_on_commit(ed_engine_t *e, ed_commit_fn fn, void *arg);
 
 #endif

@@ -130,9 +130,16 @@ struct ed_runner {
   ed_bad_count_t bad[ED_MAX_BAD_REASONS];
   _Atomic int nbad;
   ed_ratelimit_t bad_log;
+  ed_histogram_t commit_latency;
   int produce_failed; /* a sink record failed delivery since the last commit */
   ed_test_driver_t *driver; /* set: no Kafka; sinks go to the test driver */
 };
+
+typedef struct {
+  _Atomic int64_t offset;
+  _Atomic int64_t stream_time;
+  _Atomic int64_t high;
+} ed_view_pos_t;
 
 /* A queryable store: one store of one topology, across its partitions. */
 struct ed_view {
@@ -143,6 +150,7 @@ struct ed_view {
   ed_view_def_t fallback_def; /* for stores added without a description */
   int32_t nparts;
   _Atomic(ed_store_t *) *ready; /* [nparts]: what queries may read */
+  ed_view_pos_t *pos;             /* [nparts] */
   _Atomic int32_t assigned;
 };
 
@@ -161,7 +169,16 @@ struct ed_engine {
   size_t nviews;
   int started;
   atomic_int stopping;
+  struct {
+    ed_commit_fn fn;
+    void *arg;
+  } listeners[8];
+  int nlisteners;
 };
+
+/* engine.c: after a task of @p r committed (updates positions, calls the
+ * commit listeners). */
+void ed__engine_committed(ed_runner_t *r, ed_task_t *t, int64_t high);
 
 /* runner.c */
 int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,

@@ -500,11 +500,34 @@ static void commit_group_offsets(ed_runner_t *r) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The end of a task's (first) input partition as the last fetch saw it: a
+ * local lookup, no request. -1 if unknown. */
+static int64_t input_end(ed_runner_t *r, const ed_task_t *t) {
+  int64_t lo, hi;
+  if (r->driver || rd_kafka_get_watermark_offsets(r->consumer,
+                                                  r->topo->nodes[t->st->sources[0]].topic,
+                                                  t->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return -1;
+  return hi;
+}
+
+/* Publishes where idle stateful tasks stand (their input end moves without
+ * them committing anything). */
+static void refresh_positions(ed_runner_t *r) {
+  for (int s = 0; s < r->topo->nsubs; s++)
+    for (int32_t p = 0; p < r->nparts[s]; p++) {
+      ed_task_t *t = r->tasks[s][p];
+      if (t && t->active && t->store && !ed__task_has_changes(t))
+        ed__engine_committed(r, t, input_end(r, t));
+    }
+}
+
 /* The commit protocol: produce the changes of stores with an output topic,
  * wait until everything produced is delivered, then commit each store in
  * LMDB (rows + offsets), then Kafka offsets. A failure rewinds instead. */
 static void commit_all(ed_runner_t *r) {
   int any = 0, failed = 0;
+  refresh_positions(r);
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int32_t p = 0; p < r->nparts[s]; p++) {
       ed_task_t *t = r->tasks[s][p];
@@ -524,7 +547,13 @@ static void commit_all(ed_runner_t *r) {
       ed_task_t *t = r->tasks[s][p];
       if (t == NULL || !t->active || !ed__task_has_changes(t)) continue;
       char err[512] = "produced records were not delivered";
-      if (r->produce_failed || ed__task_commit(t, err, sizeof err) != ED_OK) {
+      int64_t t0 = ed_mono_ns();
+      int rc = r->produce_failed ? ED_EKAFKA : ed__task_commit(t, err, sizeof err);
+      if (rc == ED_OK && t->store) {
+        ed_histogram_observe(&r->commit_latency, ed_mono_ns() - t0);
+        ed__engine_committed(r, t, input_end(r, t));
+      }
+      if (rc != ED_OK) {
         if (r->produce_failed) ed__task_end_batch(t), t->need_seek = 1;
         ed_log_error("%s: partition %d: commit failed, rewinding: %s", r->topo->name, (int)p, err);
         failed = 1;
