@@ -69,7 +69,8 @@ int ed_loadgen_run(const ed_loadgen_conf_t *c, uint64_t *produced, char *err, si
       }
     }
     char key[32], value[128];
-    int klen = snprintf(key, sizeof key, "user_%u", (unsigned)(next_rand(&seed) % users));
+    unsigned user = c->sequential ? (unsigned)(n % users) : (unsigned)(next_rand(&seed) % users);
+    int klen = snprintf(key, sizeof key, "user_%u", user);
     int vlen = snprintf(value, sizeof value, "{\"user\":\"%.*s\",\"page\":\"/p/%u\",\"ts\":%lld}",
                         klen, key, (unsigned)(next_rand(&seed) % pages), (long long)ed_now_ms());
     rd_kafka_resp_err_t kerr;
@@ -108,10 +109,11 @@ static void on_signal(int sig) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: eddy loadgen --bootstrap SERVERS [--topic T] [--rate N] [--count N]\n"
-             "                    [--users N] [--pages N] [--seed N]\n"
+             "                    [--users N] [--pages N] [--seed N] [--sequential]\n"
              "Produces page-view JSON records {\"user\",\"page\",\"ts\"} keyed by user.\n"
              "  --rate N    records per second (default 1000; 0 = as fast as possible)\n"
-             "  --count N   stop after N records (default: run until SIGINT)\n");
+             "  --count N   stop after N records (default: run until SIGINT)\n"
+             "  --sequential  users in turn (user_0, user_1, ...) instead of at random\n");
 }
 
 int ed_loadgen_main(int argc, char **argv) {
@@ -120,10 +122,11 @@ int ed_loadgen_main(int argc, char **argv) {
       {"rate", required_argument, NULL, 'r'},      {"count", required_argument, NULL, 'c'},
       {"users", required_argument, NULL, 'u'},     {"pages", required_argument, NULL, 'p'},
       {"seed", required_argument, NULL, 's'},      {"help", no_argument, NULL, 'h'},
+      {"sequential", no_argument, NULL, 'q'},
       {NULL, 0, NULL, 0}};
   ed_loadgen_conf_t c = {.rate = 1000, .stop = &loadgen_stop};
   int opt;
-  while ((opt = getopt_long(argc, argv, "b:t:r:c:u:p:s:h", opts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "b:t:r:c:u:p:s:qh", opts, NULL)) != -1) {
     switch (opt) {
     case 'b': c.bootstrap = optarg; break;
     case 't': c.topic = optarg; break;
@@ -132,6 +135,7 @@ int ed_loadgen_main(int argc, char **argv) {
     case 'u': c.users = (uint32_t)strtoul(optarg, NULL, 10); break;
     case 'p': c.pages = (uint32_t)strtoul(optarg, NULL, 10); break;
     case 's': c.seed = strtoull(optarg, NULL, 10); break;
+    case 'q': c.sequential = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

@@ -17,6 +17,7 @@ typedef struct {
   uint64_t seed;      /* default 1 */
   volatile sig_atomic_t *stop; /* optional: set to nonzero to stop */
   int quiet;          /* no progress lines */
+  int sequential;     /* users in turn (user_0, user_1, ...) instead of at random */
 } ed_loadgen_conf_t;
 
 /* Produces until count or *stop; waits for delivery. Returns ED_OK or an
