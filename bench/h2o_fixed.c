@@ -1,9 +1,12 @@
 /* The ceiling of the HTTP layer for bench/query_bench.sh: an h2o (evloop)
  * server on one thread, like eddy's, answering every request with a fixed
  * 20-byte body. Usage: h2o_fixed PORT */
+#define _GNU_SOURCE
 #define H2O_USE_LIBUV 0
-#include <h2o.h>
+#include <netdb.h>
 #include <netinet/in.h>
+
+#include <h2o.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
