@@ -19,6 +19,7 @@ typedef struct {
   ed_expr_t *args[ED_VIEW_MAX_AGGS];
   size_t offset[ED_VIEW_MAX_AGGS]; /* first state column of each aggregate */
   size_t width;                    /* state columns in all */
+  int args_read_fields;            /* some aggregate takes an argument */
   ed_value_t *fields;              /* decoded record: one value per path */
   ed_eval_env_t env;
   /* The record decoded last: (topic, partition, offset) of its source. */
@@ -271,7 +272,17 @@ static int view_apply(void *arg, ed_pctx_t *ctx, const ed_record_t *rec, const v
                       size_t oldlen, ed_buf_t *out) {
   cview_t *cv = arg;
   const ed_view_def_t *d = cv->def;
-  int rc = decode(cv, ctx, rec);
+  int rc;
+  if (cv->key && !cv->args_read_fields && d->format == ED_FORMAT_JSON && rec->value) {
+    /* A repartitioned record was validated by the first step, and no
+     * aggregate takes an argument: no need to scan it again. */
+    cv->env.value.type = ED_V_JSON;
+    cv->env.value.v.s.p = rec->value;
+    cv->env.value.v.s.len = rec->value_len;
+    rc = ED_OK;
+  } else {
+    rc = decode(cv, ctx, rec);
+  }
   if (rc == TOMBSTONE) return ED_ENOTFOUND;
   if (rc != ED_OK) return ED_EBADREC;
   ed_col_t cols[ED_ROW_MAX_COLS];
@@ -377,8 +388,9 @@ static int compile_exprs(cview_t *cv, char *err, size_t errlen) {
   for (size_t i = 0; rc == ED_OK && i < d->naggs; i++) {
     cv->offset[i] = cv->width;
     cv->width += ed_agg_state_width(d->aggs[i].kind);
-    if (ed_agg_takes_arg(d->aggs[i].kind))
-      rc = parse(cv, d->aggs[i].arg, d->aggs[i].column, &cv->args[i], err, errlen);
+    if (!ed_agg_takes_arg(d->aggs[i].kind)) continue;
+    cv->args_read_fields = 1;
+    rc = parse(cv, d->aggs[i].arg, d->aggs[i].column, &cv->args[i], err, errlen);
   }
   if (rc != ED_OK) return rc;
   if (cv->width == 0 || cv->width >= ED_ROW_MAX_COLS) {

@@ -666,7 +666,22 @@ static void *stream_thread(void *arg) {
   return NULL;
 }
 
+/* Connects the producer and learns its topics' metadata before the first
+ * record: otherwise the first commit's flush waits for both (and for the
+ * idempotent producer's id), a stall of about half a second. */
+static void warm_producer(ed_runner_t *r) {
+  for (int i = 0; i < r->topo->nnodes; i++) {
+    if (r->topo->nodes[i].type != ED_NODE_SINK) continue;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->producer, r->topo->nodes[i].topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (rkt && rd_kafka_metadata(r->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+  }
+}
+
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen) {
+  warm_producer(r);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
   for (int i = 0; i < r->topo->nnodes; i++)
     if (r->topo->nodes[i].type == ED_NODE_SOURCE)
