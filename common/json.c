@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/json_lex.h"
 
 #define ED_JSON_MAX_DEPTH 256
 
@@ -14,77 +15,19 @@ typedef struct {
   const char *p;
 } scanner_t;
 
-static void skip_ws(scanner_t *sc) {
-  while (sc->p < sc->end &&
-         (*sc->p == ' ' || *sc->p == '\n' || *sc->p == '\r' || *sc->p == '\t'))
-    sc->p++;
-}
-
-static int is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static void skip_ws(scanner_t *sc) { ed_json_lex_ws(&sc->p, sc->end); }
 
 /* At an opening quote; leaves p after the closing quote. */
 static int scan_string(scanner_t *sc, ed_json_val_t *v) {
-  const char *start = ++sc->p;
-  while (sc->p < sc->end) {
-    unsigned char c = (unsigned char)*sc->p;
-    if (c == '"') {
-      if (v) {
-        v->type = ED_JSON_STRING;
-        v->p = start;
-        v->len = (size_t)(sc->p - start);
-      }
-      sc->p++;
-      return ED_OK;
-    }
-    if (c < 0x20) return ED_EBADREC;
-    if (c == '\\') {
-      if (++sc->p >= sc->end) return ED_EBADREC;
-      switch (*sc->p) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        break;
-      case 'u':
-        if (sc->end - sc->p < 5 || !is_hex(sc->p[1]) || !is_hex(sc->p[2]) || !is_hex(sc->p[3]) ||
-            !is_hex(sc->p[4]))
-          return ED_EBADREC;
-        sc->p += 4;
-        break;
-      default:
-        return ED_EBADREC;
-      }
-    }
-    sc->p++;
+  const char *start;
+  size_t len;
+  int esc;
+  if (ed_json_lex_string(&sc->p, sc->end, &start, &len, &esc) != ED_OK) return ED_EBADREC;
+  if (v) {
+    v->type = ED_JSON_STRING;
+    v->p = start;
+    v->len = len;
   }
-  return ED_EBADREC;
-}
-
-static int scan_number(scanner_t *sc) {
-  const char *p = sc->p;
-  if (p < sc->end && *p == '-') p++;
-  if (p >= sc->end) return ED_EBADREC;
-  if (*p == '0') p++;
-  else if (*p >= '1' && *p <= '9')
-    while (p < sc->end && *p >= '0' && *p <= '9') p++;
-  else return ED_EBADREC;
-  if (p < sc->end && *p == '.') {
-    p++;
-    if (p >= sc->end || *p < '0' || *p > '9') return ED_EBADREC;
-    while (p < sc->end && *p >= '0' && *p <= '9') p++;
-  }
-  if (p < sc->end && (*p == 'e' || *p == 'E')) {
-    p++;
-    if (p < sc->end && (*p == '+' || *p == '-')) p++;
-    if (p >= sc->end || *p < '0' || *p > '9') return ED_EBADREC;
-    while (p < sc->end && *p >= '0' && *p <= '9') p++;
-  }
-  sc->p = p;
-  return ED_OK;
-}
-
-static int scan_literal(scanner_t *sc, const char *lit, size_t n) {
-  if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0) return ED_EBADREC;
-  sc->p += n;
   return ED_OK;
 }
 
@@ -179,19 +122,19 @@ static int scan_value(scanner_t *sc, int depth, const ed_json_field_t *fields, s
     return scan_string(sc, v);
   case 't':
     type = ED_JSON_TRUE;
-    rc = scan_literal(sc, "true", 4);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "true", 4);
     break;
   case 'f':
     type = ED_JSON_FALSE;
-    rc = scan_literal(sc, "false", 5);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "false", 5);
     break;
   case 'n':
     type = ED_JSON_NULL;
-    rc = scan_literal(sc, "null", 4);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "null", 4);
     break;
   default:
     type = ED_JSON_NUMBER;
-    rc = scan_number(sc);
+    rc = ed_json_lex_number(&sc->p, sc->end, &(int){0});
     break;
   }
   if (rc == ED_OK && v) {

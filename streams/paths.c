@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/json_lex.h"
 #include "common/json.h"
 #include "streams/expr_int.h"
 
@@ -166,86 +167,10 @@ typedef struct {
   ed_value_t *out;
 } scanner_t;
 
-static void skip_ws(scanner_t *sc) {
-  while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\n' || *sc->p == '\r' || *sc->p == '\t'))
-    sc->p++;
-}
+static void skip_ws(scanner_t *sc) { ed_json_lex_ws(&sc->p, sc->end); }
 
-static int is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* At an opening quote; leaves p after the closing quote. *start and *len get the
- * contents (still escaped); *has_esc whether there is a backslash. */
 static int scan_string(scanner_t *sc, const char **start, size_t *len, int *has_esc) {
-  const char *s = ++sc->p;
-  int esc = 0;
-  while (sc->p < sc->end) {
-    unsigned char c = (unsigned char)*sc->p;
-    if (c == '"') {
-      *start = s;
-      *len = (size_t)(sc->p - s);
-      *has_esc = esc;
-      sc->p++;
-      return ED_OK;
-    }
-    if (c < 0x20) return ED_EBADREC;
-    if (c == '\\') {
-      esc = 1;
-      if (++sc->p >= sc->end) return ED_EBADREC;
-      switch (*sc->p) {
-      case '"':
-      case '\\':
-      case '/':
-      case 'b':
-      case 'f':
-      case 'n':
-      case 'r':
-      case 't': break;
-      case 'u':
-        if (sc->end - sc->p < 5 || !is_hex(sc->p[1]) || !is_hex(sc->p[2]) || !is_hex(sc->p[3]) ||
-            !is_hex(sc->p[4]))
-          return ED_EBADREC;
-        sc->p += 4;
-        break;
-      default: return ED_EBADREC;
-      }
-    }
-    sc->p++;
-  }
-  return ED_EBADREC;
-}
-
-/* Validates a number at p; *is_int when it has no fraction or exponent. */
-static int scan_number(scanner_t *sc, int *is_int) {
-  const char *p = sc->p;
-  *is_int = 1;
-  if (p < sc->end && *p == '-') p++;
-  if (p >= sc->end) return ED_EBADREC;
-  if (*p == '0')
-    p++;
-  else if (*p >= '1' && *p <= '9')
-    while (p < sc->end && *p >= '0' && *p <= '9')
-      p++;
-  else
-    return ED_EBADREC;
-  if (p < sc->end && *p == '.') {
-    *is_int = 0;
-    p++;
-    if (p >= sc->end || *p < '0' || *p > '9') return ED_EBADREC;
-    while (p < sc->end && *p >= '0' && *p <= '9')
-      p++;
-  }
-  if (p < sc->end && (*p == 'e' || *p == 'E')) {
-    *is_int = 0;
-    p++;
-    if (p < sc->end && (*p == '+' || *p == '-')) p++;
-    if (p >= sc->end || *p < '0' || *p > '9') return ED_EBADREC;
-    while (p < sc->end && *p >= '0' && *p <= '9')
-      p++;
-  }
-  sc->p = p;
-  return ED_OK;
+  return ed_json_lex_string(&sc->p, sc->end, start, len, has_esc);
 }
 
 /* A very long literal: keep its first 40 significant digits and fold the
@@ -411,11 +336,6 @@ static int scan_array(scanner_t *sc, int depth) {
   }
 }
 
-static int scan_literal(scanner_t *sc, const char *lit, size_t n) {
-  if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0) return ED_EBADREC;
-  sc->p += n;
-  return ED_OK;
-}
 
 /* Scans one value at p; @p node is its trie node (NONE if no registered path
  * goes through it) and @p slot (may be NULL) receives it. */
@@ -448,22 +368,22 @@ static int scan_value(scanner_t *sc, int depth, uint32_t node, ed_value_t *slot)
     return rc;
   }
   case 't':
-    rc = scan_literal(sc, "true", 4);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "true", 4);
     v.type = ED_V_BOOL;
     v.v.b = 1;
     break;
   case 'f':
-    rc = scan_literal(sc, "false", 5);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "false", 5);
     v.type = ED_V_BOOL;
     v.v.b = 0;
     break;
   case 'n':
-    rc = scan_literal(sc, "null", 4);
+    rc = ed_json_lex_literal(&sc->p, sc->end, "null", 4);
     v.type = ED_V_NULL;
     break;
   default: {
     int is_int;
-    rc = scan_number(sc, &is_int);
+    rc = ed_json_lex_number(&sc->p, sc->end, &is_int);
     if (rc == ED_OK && slot) number_value(start, (size_t)(sc->p - start), is_int, slot);
     return rc;
   }
