@@ -1,4 +1,5 @@
-/* Error bodies: {"error":{"code":"...","message":"..."}}. */
+/* Error bodies: {"error":{"code":"...","message":"..."}}, or an Error
+ * message in protobuf. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +37,17 @@ int ed_query_error(ed_buf_t *out, int status, const char *code, const char *fmt,
   return status;
 }
 
-void ed__query_msg_init(ed__query_msg_t *m) { ed_buf_init(&m->buf); }
-
-void ed__query_msg_raw(ed__query_msg_t *m, const char *s, size_t len) {
-  ed_buf_append(&m->buf, s, len);
-}
-
-void ed__query_msg_puts(ed__query_msg_t *m, const char *s) { ed_buf_puts(&m->buf, s); }
-
-int ed__query_msg_error(ed__query_msg_t *m, ed_buf_t *out, int status, const char *code) {
-  if (ed_buf_failed(&m->buf))
-    ed__query_error_raw(out, status, code, "out of memory while building the message",
-                        strlen("out of memory while building the message"));
-  else
-    ed__query_error_raw(out, status, code, m->buf.data ? m->buf.data : "", m->buf.len);
-  ed_buf_fini(&m->buf);
+int ed_query_error_encode(ed_buf_t *out, ed_query_enc_t enc, int status, const char *code,
+                          const char *msg, size_t len) {
+  if (enc != ED_QUERY_PROTOBUF) return ed__query_error_raw(out, status, code, msg, len);
+  char *z = malloc(len + 1); /* protobuf-c takes a C string */
+  if (z == NULL) {
+    out->failed = 1;
+    return status;
+  }
+  memcpy(z, msg, len);
+  z[len] = '\0';
+  ed__query_error_pb(out, code, z);
+  free(z);
   return status;
 }

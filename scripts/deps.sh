@@ -8,7 +8,7 @@ packages=(
   librdkafka-dev liblmdb-dev libh2o-evloop-dev
   libprotobuf-c-dev protobuf-c-compiler
   libcmocka-dev libyaml-dev libcurl4-openssl-dev
-  curl
+  curl openssl libssl-dev
 )
 
 missing=()

@@ -252,9 +252,31 @@ static int parse_kafka(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const 
   return ED_OK;
 }
 
+/* http.tls: { cert: FILE, key: FILE }; the files are read at start. */
+static int parse_tls(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
+  int rc = check_mapping(cx, n, "http.tls", "a mapping (cert, key)");
+  if (rc != ED_OK) return rc;
+  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = pair_key(cx, p), *v = pair_value(cx, p);
+    const char *name = scalar_text(k), *s;
+    char field[CFG_FIELD_MAX];
+    subfield(field, "http.tls", name);
+    int is_cert = strcmp(name, "cert") == 0;
+    if (!is_cert && strcmp(name, "key") != 0)
+      return fail(cx, k, field, "unknown key (expected cert or key)");
+    rc = get_scalar(cx, v, field, is_cert ? "a PEM certificate file" : "a PEM key file", &s);
+    if (rc == ED_OK) rc = set_str(cx, is_cert ? &c->http_tls_cert : &c->http_tls_key, s);
+    if (rc != ED_OK) return rc;
+  }
+  if (c->http_tls_cert == NULL) return fail(cx, key, "http.tls.cert", "missing (required)");
+  if (c->http_tls_key == NULL) return fail(cx, key, "http.tls.key", "missing (required)");
+  return ED_OK;
+}
+
 static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
-  int rc = check_mapping(cx, n, "http", "a mapping (listen, advertised_url)");
+  int rc = check_mapping(cx, n, "http",
+                         "a mapping (listen, advertised_url, tls, ready_max_lag, threads)");
   if (rc != ED_OK) return rc;
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
     yaml_node_t *k = pair_key(cx, p), *v = pair_value(cx, p);
@@ -272,8 +294,17 @@ static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const y
       if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
         return fail(cx, v, field, "expected an http:// or https:// URL, got '%s'", s);
       rc = set_str(cx, &c->http_advertised_url, s);
+    } else if (strcmp(name, "tls") == 0) {
+      rc = parse_tls(cx, c, k, v);
+    } else if (strcmp(name, "ready_max_lag") == 0) {
+      int lag;
+      rc = get_int(cx, v, field, 0, 999999999, &lag);
+      c->http_ready_max_lag = lag;
+    } else if (strcmp(name, "threads") == 0) {
+      rc = get_int(cx, v, field, 1, 64, &c->http_threads);
     } else {
-      return fail(cx, k, field, "unknown key (expected listen or advertised_url)");
+      return fail(cx, k, field,
+                  "unknown key (expected listen, advertised_url, tls, ready_max_lag or threads)");
     }
     if (rc != ED_OK) return rc;
   }
@@ -823,7 +854,8 @@ static int apply_defaults(ctx_t *cx, ed_config_t *c) {
   if (c->http_listen == NULL) rc = set_str(cx, &c->http_listen, "0.0.0.0:8080");
   if (rc == ED_OK && c->http_advertised_url == NULL) {
     char url[64];
-    snprintf(url, sizeof url, "http://localhost:%ld", listen_port(c->http_listen));
+    snprintf(url, sizeof url, "%s://localhost:%ld", c->http_tls_cert ? "https" : "http",
+             listen_port(c->http_listen));
     rc = set_str(cx, &c->http_advertised_url, url);
   }
   if (rc == ED_OK && c->data_dir == NULL) rc = set_str(cx, &c->data_dir, "./data");
@@ -932,6 +964,8 @@ int ed_config_load(const char *path, ed_config_t **out, char *err, size_t errlen
   } else {
     c->embedded_partitions = 4;
     c->commit_interval_ms = 100;
+    c->http_ready_max_lag = 1000;
+    c->http_threads = 1;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root == NULL) {
       snprintf(err, errlen, "%s: empty configuration (expected app, kafka and views)", path);
@@ -963,6 +997,8 @@ void ed_config_free(ed_config_t *c) {
   free(c->kafka);
   free(c->http_listen);
   free(c->http_advertised_url);
+  free(c->http_tls_cert);
+  free(c->http_tls_key);
   free(c->data_dir);
   for (size_t i = 0; i < c->nviews; i++) ed_view_def_fini(&c->views[i]);
   free(c->views);

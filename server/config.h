@@ -2,7 +2,9 @@
  *
  *   app: shop
  *   kafka: { bootstrap.servers: localhost:9092 }   # or: embedded
- *   http: { listen: 0.0.0.0:8080, advertised_url: http://localhost:8080 }
+ *   http: { listen: 0.0.0.0:8080, advertised_url: http://localhost:8080,
+ *           tls: { cert: server.pem, key: server.key }, ready_max_lag: 1000,
+ *           threads: 1 }
  *   data_dir: ./data
  *   commit_interval_ms: 100
  *   embedded_kafka: { partitions: 4 }              # only with bootstrap.servers: embedded
@@ -37,7 +39,11 @@ typedef struct ed_config {
   ed_kv_t *kafka;            /* every other kafka.* property, in file order */
   size_t nkafka;
   char *http_listen;         /* default "0.0.0.0:8080" */
-  char *http_advertised_url; /* default "http://localhost:<port>" */
+  char *http_advertised_url; /* default "http://localhost:<port>" ("https://" with tls) */
+  char *http_tls_cert;       /* http.tls.cert: PEM certificate chain; NULL: no TLS */
+  char *http_tls_key;        /* http.tls.key: PEM private key (both or neither) */
+  long http_ready_max_lag;   /* http.ready_max_lag: default 1000 records */
+  int http_threads;          /* http.threads: event loops, default 1, 1..64 */
   char *data_dir;            /* default "./data" */
   int commit_interval_ms;    /* default 100, 1..60000 */
   ed_view_def_t *views;      /* at least one */

@@ -1,15 +1,91 @@
 /* The /v1 views API:
- *   GET /v1/views                               the view definitions
- *   GET /v1/views/{view}/keys/{key}[?from=&to=] one key's row, or its windows
- * Path segments and query parameter values are percent-decoded (%XX; '+'
- * stays '+'). Unknown query parameters are ignored. */
+ *   GET  /v1/views                                 the view definitions
+ *   GET  /v1/views/{view}/keys/{key}[?from=&to=]   one key's row, or its windows
+ *   GET  /v1/views/{view}/rows?from=&to=&limit=&cursor=&window_from=&window_to=
+ *                                                  one page of a range scan
+ *   POST /v1/views/{view}/keys[?from=&to=]         many keys (body: a JSON array
+ *                                                  of strings or a MultiGetRequest)
+ * Answers are JSON, or protobuf (proto/eddy.proto) when the request's Accept
+ * lists application/x-protobuf; errors too. Path segments and query
+ * parameter values are percent-decoded (%XX; '+' stays '+'). Unknown query
+ * parameters are ignored (min_offset and timeout_ms belong to the gate in
+ * wait.c, which runs first). This file only parses HTTP: the query module
+ * executes and encodes. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/query.h"
 #include "server/http_int.h"
+
+/* The handler: one per worker, so its buffers are never shared. */
+typedef struct {
+  h2o_handler_t super;
+  ed_engine_t *engine;    /* borrowed */
+  ed_buf_t out;           /* the encoded answer, reused */
+  ed_query_result_t *res; /* reused; NULL if its creation failed */
+  ed_query_keys_t keys;   /* multi-get keys, reused */
+} views_handler_t;
+
+/* One request's context. */
+typedef struct {
+  views_handler_t *h;
+  h2o_req_t *req;
+  ed_query_enc_t enc;
+} rq_t;
+
+static void send_body(rq_t *q, int status) {
+  static const char oom_json[] =
+      "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+  ed_buf_t *b = &q->h->out;
+  if (ed_buf_failed(b) || b->data == NULL) {
+    ed__http_send(q->req, 500, "application/json", oom_json, sizeof oom_json - 1);
+    return;
+  }
+  ed__http_send(q->req, status, ed_query_content_type(q->enc), b->data, b->len);
+}
+
+/* Sends an error in the request's encoding. */
+static void send_error(rq_t *q, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void send_error(rq_t *q, int status, const char *code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
+  ed_buf_reset(&q->h->out);
+  ed_query_error_encode(&q->h->out, q->enc, status, code, msg, (size_t)n);
+  send_body(q, status);
+}
+
+/* Encodes and sends the handler's result. */
+static void send_result(rq_t *q) {
+  ed_buf_reset(&q->h->out);
+  int status = ed_query_result_status(q->h->res);
+  if (ed_query_encode(q->h->res, q->enc, &q->h->out) != 0) status = 500;
+  send_body(q, status);
+}
+
+static void send_not_found(rq_t *q) {
+  h2o_iovec_t path = ed__http_path(q->req);
+  int n = path.len > 200 ? 200 : (int)path.len;
+  send_error(q, 404, "not_found", "no such endpoint: %.*s %.*s%s", (int)q->req->method.len,
+             q->req->method.base, n, path.base, (size_t)n < path.len ? "..." : "");
+}
+
+static void send_not_allowed(rq_t *q, const char *allow) {
+  h2o_iovec_t path = ed__http_path(q->req);
+  int n = path.len > 200 ? 200 : (int)path.len;
+  h2o_add_header(&q->req->pool, &q->req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+  send_error(q, 405, "method_not_allowed", "method %.*s is not allowed on %.*s%s; use %s",
+             (int)q->req->method.len, q->req->method.base, n, path.base,
+             (size_t)n < path.len ? "..." : "", allow);
+}
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -40,21 +116,18 @@ static long pct_decode(const char *s, size_t len, char *out, size_t *bad_at) {
 }
 
 /* Decodes one path segment or query value (@p what names it in errors:
- * "key segment") into the request pool; on a malformed escape
- * sends 400 and returns 0. */
-static int decode_segment(h2o_req_t *req, ed_buf_t *scratch, const char *what, const char *s,
-                          size_t len, h2o_iovec_t *out) {
-  char *dst = h2o_mem_alloc_pool(&req->pool, len + 1);
+ * "key segment") into the request pool; on a malformed escape sends 400
+ * and returns 0. */
+static int decode_segment(rq_t *q, const char *what, const char *s, size_t len, h2o_iovec_t *out) {
+  char *dst = h2o_mem_alloc_pool(&q->req->pool, len + 1);
   size_t bad_at = 0;
   long n = pct_decode(s, len, dst, &bad_at);
   if (n < 0) {
     size_t show = len - bad_at < 3 ? len - bad_at : 3;
-    ed_buf_reset(scratch);
-    ed_query_error(scratch, 400, "bad_request",
-                   "malformed percent-escape '%.*s' at byte %zu of the %s: expected %%XX "
-                   "with two hex digits",
-                   (int)show, s + bad_at, bad_at, what);
-    ed__http_send_json(req, 400, scratch);
+    send_error(q, 400, "bad_request",
+               "malformed percent-escape '%.*s' at byte %zu of the %s: expected %%XX with two "
+               "hex digits",
+               (int)show, s + bad_at, bad_at, what);
     return 0;
   }
   dst[n] = '\0';
@@ -80,10 +153,24 @@ static int parse_i64(const char *s, size_t len, int64_t *out) {
   return 1;
 }
 
-/* Parses the query string of a key lookup into @p opts: from and to (epoch
- * ms). On a bad parameter sends 400 and returns 0. */
-static int parse_key_opts(h2o_req_t *req, ed_buf_t *scratch, ed_query_key_opts_t *opts) {
-  memset(opts, 0, sizeof *opts);
+/* ---- query parameters ---- */
+
+typedef enum { P_INT, P_TEXT } ptype_t;
+
+/* One parameter an endpoint takes. */
+typedef struct {
+  const char *name;
+  ptype_t type;
+  const char *what; /* P_INT: what the integer is, for the error message */
+  int seen;
+  int64_t i;     /* P_INT */
+  h2o_iovec_t s; /* P_TEXT, decoded into the request pool */
+} param_t;
+
+/* Reads the parameters of @p ps from the query string. On a bad one sends
+ * 400 naming it and returns 0. */
+static int parse_params(rq_t *q, param_t *ps, size_t n) {
+  h2o_req_t *req = q->req;
   if (req->query_at == SIZE_MAX) return 1;
   const char *p = req->path.base + req->query_at + 1;
   const char *end = req->path.base + req->path.len;
@@ -94,33 +181,71 @@ static int parse_key_opts(h2o_req_t *req, ed_buf_t *scratch, ed_query_key_opts_t
     const char *name = p, *val = eq ? eq + 1 : pe;
     size_t name_len = (size_t)((eq ? eq : pe) - p), val_len = (size_t)(pe - val);
     p = amp ? amp + 1 : end;
-
-    int is_from = name_len == 4 && memcmp(name, "from", 4) == 0;
-    int is_to = name_len == 2 && memcmp(name, "to", 2) == 0;
-    if (!is_from && !is_to) continue; /* unknown parameters are ignored */
-    const char *which = is_from ? "from" : "to";
-    int *has = is_from ? &opts->has_from : &opts->has_to;
-    int64_t *dst = is_from ? &opts->from : &opts->to;
-    if (*has) {
-      ed_buf_reset(scratch);
-      ed_query_error(scratch, 400, "bad_request", "query parameter '%s' is given more than once",
-                     which);
-      ed__http_send_json(req, 400, scratch);
+    param_t *pm = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (strlen(ps[i].name) == name_len && memcmp(ps[i].name, name, name_len) == 0) pm = &ps[i];
+    if (pm == NULL) continue; /* unknown parameters are ignored */
+    if (pm->seen) {
+      send_error(q, 400, "bad_request", "query parameter '%s' is given more than once", pm->name);
       return 0;
     }
-    char what[32];
-    snprintf(what, sizeof what, "'%s' query parameter", which);
+    char what[48];
+    snprintf(what, sizeof what, "'%s' query parameter", pm->name);
     h2o_iovec_t v;
-    if (!decode_segment(req, scratch, what, val, val_len, &v)) return 0;
-    if (!parse_i64(v.base, v.len, dst)) {
-      ed_buf_reset(scratch);
-      ed_query_error(scratch, 400, "bad_request",
-                     "query parameter '%s' must be an integer (epoch ms)", which);
-      ed__http_send_json(req, 400, scratch);
+    if (!decode_segment(q, what, val, val_len, &v)) return 0;
+    if (pm->type == P_INT && !parse_i64(v.base, v.len, &pm->i)) {
+      send_error(q, 400, "bad_request", "query parameter '%s' must be %s", pm->name, pm->what);
       return 0;
     }
-    *has = 1;
+    pm->s = v;
+    pm->seen = 1;
   }
+  return 1;
+}
+
+/* from/to of a key lookup or multi-get: bounds on the window start. */
+static int parse_key_opts(rq_t *q, ed_query_key_opts_t *opts) {
+  param_t ps[] = {{.name = "from", .type = P_INT, .what = "an integer (epoch ms)"},
+                  {.name = "to", .type = P_INT, .what = "an integer (epoch ms)"}};
+  memset(opts, 0, sizeof *opts);
+  if (!parse_params(q, ps, 2)) return 0;
+  opts->has_from = ps[0].seen;
+  opts->from = ps[0].i;
+  opts->has_to = ps[1].seen;
+  opts->to = ps[1].i;
+  return 1;
+}
+
+static int parse_scan(rq_t *q, ed_query_scan_t *scan) {
+  enum { FROM, TO, LIMIT, CURSOR, WFROM, WTO, N };
+  param_t ps[N] = {
+      [FROM] = {.name = "from", .type = P_TEXT},
+      [TO] = {.name = "to", .type = P_TEXT},
+      [LIMIT] = {.name = "limit", .type = P_INT, .what = "an integer from 1 to 10000"},
+      [CURSOR] = {.name = "cursor", .type = P_TEXT},
+      [WFROM] = {.name = "window_from", .type = P_INT, .what = "an integer (epoch ms)"},
+      [WTO] = {.name = "window_to", .type = P_INT, .what = "an integer (epoch ms)"},
+  };
+  memset(scan, 0, sizeof *scan);
+  if (!parse_params(q, ps, N)) return 0;
+  if (ps[LIMIT].seen && (ps[LIMIT].i < 1 || ps[LIMIT].i > ED_QUERY_MAX_LIMIT)) {
+    send_error(q, 400, "bad_request", "query parameter 'limit' must be an integer from 1 to %d",
+               ED_QUERY_MAX_LIMIT);
+    return 0;
+  }
+  if (ps[CURSOR].seen && ps[CURSOR].s.len == 0) {
+    send_error(q, 400, "bad_request",
+               "query parameter 'cursor' is empty: pass the next_cursor of a previous page");
+    return 0;
+  }
+  if (ps[FROM].seen) scan->from = ps[FROM].s.base, scan->from_len = ps[FROM].s.len;
+  if (ps[TO].seen) scan->to = ps[TO].s.base, scan->to_len = ps[TO].s.len;
+  if (ps[LIMIT].seen) scan->limit = (size_t)ps[LIMIT].i;
+  if (ps[CURSOR].seen) scan->cursor = ps[CURSOR].s.base, scan->cursor_len = ps[CURSOR].s.len;
+  scan->has_window_from = ps[WFROM].seen;
+  scan->window_from = ps[WFROM].i;
+  scan->has_window_to = ps[WTO].seen;
+  scan->window_to = ps[WTO].i;
   return 1;
 }
 
@@ -134,61 +259,148 @@ static size_t next_segment(const char **p, const char *end) {
   return n;
 }
 
+static int is_method(const h2o_req_t *req, const char *m) {
+  return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
+
+/* The value of request header @p token, or NULL. */
+static const h2o_iovec_t *header(h2o_req_t *req, const h2o_token_t *token) {
+  ssize_t i = h2o_find_header(&req->headers, token, -1);
+  return i < 0 ? NULL : &req->headers.entries[i].value;
+}
+
+/* The encoding of a request body: protobuf for application/x-protobuf. */
+static ed_query_enc_t body_encoding(h2o_req_t *req) {
+  const h2o_iovec_t *ct = header(req, H2O_TOKEN_CONTENT_TYPE);
+  if (ct == NULL) return ED_QUERY_JSON;
+  size_t n = ct->len;
+  const char *semi = memchr(ct->base, ';', n);
+  if (semi != NULL) n = (size_t)(semi - ct->base);
+  while (n > 0 && (ct->base[n - 1] == ' ' || ct->base[n - 1] == '\t'))
+    n--;
+  return h2o_lcstris(ct->base, n, H2O_STRLIT("application/x-protobuf")) ? ED_QUERY_PROTOBUF
+                                                                        : ED_QUERY_JSON;
+}
+
+static void on_multi_get(rq_t *q, h2o_iovec_t view) {
+  views_handler_t *h = q->h;
+  ed_query_key_opts_t opts;
+  if (!parse_key_opts(q, &opts)) return;
+  h2o_iovec_t body = q->req->entity;
+  if (body.base == NULL) body = h2o_iovec_init("", 0);
+  if (ed_query_parse_keys(body.base, body.len, body_encoding(q->req), &h->keys, h->res) == 0)
+    ed_query_exec_keys(h->engine, view.base, view.len, &h->keys, &opts, h->res);
+  send_result(q);
+  if (h->keys.cap > 4 * ED_QUERY_MAX_KEYS || h->keys.bytes.cap > (size_t)16 << 20) {
+    ed_query_keys_fini(&h->keys); /* don't keep a huge request's memory */
+    ed_query_keys_init(&h->keys);
+  }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
-  ed__http_handler_t *h = (ed__http_handler_t *)self;
-  ed_buf_t *out = &h->scratch;
+  views_handler_t *h = (views_handler_t *)self;
+  const h2o_iovec_t *accept = header(req, H2O_TOKEN_ACCEPT);
+  rq_t q = {h, req, accept ? ed_query_accept(accept->base, accept->len) : ED_QUERY_JSON};
+  if (h->res == NULL && (h->res = ed_query_result_create()) == NULL) {
+    send_error(&q, 500, "internal", "out of memory");
+    return 0;
+  }
   h2o_iovec_t path = ed__http_path(req);
   const char *p = path.base, *end = path.base + path.len;
 
-  /* "/v1/views" ["/" ["{view}/keys/{key}"]] */
+  /* "/v1/views" ["/" ["{view}/keys/{key}" | "{view}/keys" | "{view}/rows"]] */
   if (path.len < 9 || memcmp(p, "/v1/views", 9) != 0 || (path.len > 9 && p[9] != '/')) {
-    ed__http_send_not_found(req, out);
+    send_not_found(&q);
     return 0;
   }
   p += 9;
   if (p == end || (p + 1 == end && *p == '/')) {
     if (!ed__http_is_get(req)) {
-      ed__http_send_not_allowed(req, out);
+      send_not_allowed(&q, "GET");
       return 0;
     }
-    ed_buf_reset(out);
-    int status = ed_query_views(h->engine, out);
-    ed__http_send_json(req, status, out);
+    ed_query_exec_views(h->engine, h->res);
+    send_result(&q);
     return 0;
   }
 
   p++; /* the '/' after "views" */
   const char *view_raw = p;
   size_t view_raw_len = next_segment(&p, end);
-  if (view_raw_len == 0 || end - p < 6 || memcmp(p, "/keys/", 6) != 0) {
-    ed__http_send_not_found(req, out);
+  if (view_raw_len == 0 || p == end) {
+    send_not_found(&q);
     return 0;
   }
-  p += 6;
+  p++; /* the '/' after the view */
+  const char *what_raw = p;
+  size_t what_len = next_segment(&p, end);
+  int is_keys = what_len == 4 && memcmp(what_raw, "keys", 4) == 0;
+  int is_rows = what_len == 4 && memcmp(what_raw, "rows", 4) == 0;
+  if (!is_keys && !is_rows) {
+    send_not_found(&q);
+    return 0;
+  }
+
+  h2o_iovec_t view;
+  if (is_rows || (is_keys && (p == end || (p + 1 == end && *p == '/')))) {
+    /* .../rows or .../keys (a trailing '/' allowed) */
+    if (p != end && !(p + 1 == end && *p == '/')) {
+      send_not_found(&q);
+      return 0;
+    }
+    const char *allow = is_rows ? "GET" : "POST";
+    if (!is_method(req, allow)) {
+      send_not_allowed(&q, allow);
+      return 0;
+    }
+    if (!decode_segment(&q, "view segment", view_raw, view_raw_len, &view)) return 0;
+    if (is_keys) {
+      on_multi_get(&q, view);
+      return 0;
+    }
+    ed_query_scan_t scan;
+    if (!parse_scan(&q, &scan)) return 0;
+    ed_query_exec_rows(h->engine, view.base, view.len, &scan, h->res);
+    send_result(&q);
+    return 0;
+  }
+
+  /* .../keys/{key} */
+  p++; /* the '/' after "keys" */
   const char *key_raw = p;
   size_t key_raw_len = next_segment(&p, end);
   if (p != end) { /* more segments after the key */
-    ed__http_send_not_found(req, out);
+    send_not_found(&q);
     return 0;
   }
   if (!ed__http_is_get(req)) {
-    ed__http_send_not_allowed(req, out);
+    send_not_allowed(&q, "GET");
     return 0;
   }
-
-  h2o_iovec_t view, key;
-  if (!decode_segment(req, out, "view segment", view_raw, view_raw_len, &view)) return 0;
-  if (!decode_segment(req, out, "key segment", key_raw, key_raw_len, &key)) return 0;
+  h2o_iovec_t key;
+  if (!decode_segment(&q, "view segment", view_raw, view_raw_len, &view)) return 0;
+  if (!decode_segment(&q, "key segment", key_raw, key_raw_len, &key)) return 0;
   ed_query_key_opts_t opts;
-  if (!parse_key_opts(req, out, &opts)) return 0;
-
-  ed_buf_reset(out);
-  int status = ed_query_get_key(h->engine, view.base, view.len, key.base, key.len, &opts, out);
-  ed__http_send_json(req, status, out);
+  if (!parse_key_opts(&q, &opts)) return 0;
+  ed_query_exec_key(h->engine, view.base, view.len, key.base, key.len, &opts, h->res);
+  send_result(&q);
   return 0;
+}
+
+static void on_dispose(h2o_handler_t *self) {
+  views_handler_t *h = (views_handler_t *)self;
+  ed_buf_fini(&h->out);
+  ed_query_result_destroy(h->res);
+  ed_query_keys_fini(&h->keys);
 }
 
 void ed__handler_views_register(h2o_hostconf_t *host, ed_engine_t *engine) {
   h2o_pathconf_t *pc = h2o_config_register_path(host, "/v1", 0);
-  ed__http_handler_create(pc, engine, on_req);
+  views_handler_t *h = (views_handler_t *)h2o_create_handler(pc, sizeof *h);
+  h->engine = engine;
+  ed_buf_init(&h->out);
+  h->res = ed_query_result_create();
+  ed_query_keys_init(&h->keys);
+  h->super.on_req = on_req;
+  h->super.dispose = on_dispose;
 }

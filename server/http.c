@@ -1,18 +1,31 @@
-/* The HTTP server: one h2o evloop on its own thread.
+/* The HTTP server: http.threads h2o evloops, each on its own thread.
  *
  * Start binds the listening socket on the caller's thread (so bind errors
- * are reported synchronously), builds h2o's configuration and context, then
- * runs the loop on a dedicated thread. Stop sends a message through an h2o
- * multithread queue that wakes the loop; the loop then closes the listener,
- * expires idle keep-alive connections and returns, and stop joins and frees.
+ * are reported synchronously), builds one h2o configuration and context per
+ * worker (handlers keep per-worker scratch buffers, so workers share no
+ * handler), then runs each loop on a dedicated thread; every worker accepts
+ * from the same socket (its own dup of the descriptor in its own epoll
+ * set). Stop sends a message through each worker's h2o multithread queue
+ * that wakes its loop; the loop then closes its listener, answers parked
+ * requests, expires idle connections and returns, and stop joins and frees.
+ *
+ * TLS: with a certificate configured, every accepted socket starts a TLS
+ * handshake and ALPN picks h2 or http/1.1. Without it, h2o's HTTP/1 parser
+ * hands a connection that starts with the HTTP/2 preface ("PRI * HTTP/2.0")
+ * to its HTTP/2 implementation: h2c with prior knowledge. (The HTTP/1.1
+ * "Upgrade: h2c" dance works too; h2o enables both by default.)
  */
 #include "server/http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +38,11 @@
 #include "query/query.h"
 #include "server/http_int.h"
 
+#include <h2o/http2.h>
+#include <h2o/http2_internal.h>
+
 /* How long stop waits for open connections to finish (iterations of 10 ms). */
 #define ED_HTTP_DRAIN_ROUNDS 300
-
-struct ed_http {
-  ed_engine_t *engine; /* borrowed */
-  int port;
-  h2o_globalconf_t config;
-  h2o_context_t ctx;
-  h2o_accept_ctx_t accept_ctx;
-  h2o_evloop_t *loop;
-  h2o_socket_t *listener;
-  h2o_multithread_queue_t *queue;
-  h2o_multithread_receiver_t stop_receiver;
-  h2o_multithread_message_t stop_msg;
-  int stopping; /* server thread only */
-  int leaked;   /* set by the server thread: h2o state left to process exit */
-  pthread_t thread;
-};
 
 /* ---- shared helpers (http_int.h) ---- */
 
@@ -53,8 +53,11 @@ static const char *reason_for(int status) {
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 413: return "Payload Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
   default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
   }
 }
@@ -88,21 +91,47 @@ void ed__http_send_json(h2o_req_t *req, int status, const ed_buf_t *b) {
   ed__http_send(req, status, "application/json", b->data, b->len);
 }
 
+ed_query_enc_t ed__http_encoding(const h2o_req_t *req) {
+  ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+  if (i < 0) return ED_QUERY_JSON;
+  h2o_iovec_t v = req->headers.entries[i].value;
+  return ed_query_accept(v.base, v.len);
+}
+
+void ed__http_send_error(h2o_req_t *req, ed_buf_t *scratch, int status, const char *code,
+                         const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  size_t len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+  ed_query_enc_t enc = ed__http_encoding(req);
+  ed_buf_reset(scratch);
+  ed_query_error_encode(scratch, enc, status, code, msg, len);
+  if (ed_buf_failed(scratch) || (scratch->data == NULL && enc == ED_QUERY_JSON)) {
+    ed__http_send(req, 500, "application/json", oom_body, sizeof oom_body - 1);
+    return;
+  }
+  ed__http_send(req, status, ed_query_content_type(enc), scratch->data ? scratch->data : "",
+                scratch->len);
+}
+
 void ed__http_send_not_found(h2o_req_t *req, ed_buf_t *scratch) {
   h2o_iovec_t path = ed__http_path(req);
-  ed_buf_reset(scratch);
-  ed_query_error(scratch, 404, "not_found", "no such endpoint: %.*s %.*s", (int)req->method.len,
-                 req->method.base, (int)path.len, path.base);
-  ed__http_send_json(req, 404, scratch);
+  int n = path.len > 200 ? 200 : (int)path.len; /* long paths: the start is enough */
+  ed__http_send_error(req, scratch, 404, "not_found", "no such endpoint: %.*s %.*s%s",
+                      (int)req->method.len, req->method.base, n, path.base,
+                      (size_t)n < path.len ? "..." : "");
 }
 
 void ed__http_send_not_allowed(h2o_req_t *req, ed_buf_t *scratch) {
   h2o_iovec_t path = ed__http_path(req);
-  ed_buf_reset(scratch);
-  ed_query_error(scratch, 405, "method_not_allowed", "method %.*s is not allowed on %.*s; use GET",
-                 (int)req->method.len, req->method.base, (int)path.len, path.base);
+  int n = path.len > 200 ? 200 : (int)path.len;
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET"));
-  ed__http_send_json(req, 405, scratch);
+  ed__http_send_error(req, scratch, 405, "method_not_allowed",
+                      "method %.*s is not allowed on %.*s%s; use GET", (int)req->method.len,
+                      req->method.base, n, path.base, (size_t)n < path.len ? "..." : "");
 }
 
 static void handler_dispose(h2o_handler_t *self) {
@@ -120,9 +149,16 @@ ed__http_handler_t *ed__http_handler_create(h2o_pathconf_t *pc, ed_engine_t *eng
   return h;
 }
 
-/* Everything outside /healthz and /v1: a JSON 404. */
+/* Everything outside the registered paths: a JSON 404 (414 when the target
+ * is over the limit). */
 static int fallback_on_req(h2o_handler_t *self, h2o_req_t *req) {
   ed__http_handler_t *h = (ed__http_handler_t *)self;
+  if (req->path.len > ED_HTTP_MAX_PATH) {
+    ed__http_send_error(req, &h->scratch, 414, "uri_too_long",
+                        "the request target is %zu bytes; the limit is %d bytes", req->path.len,
+                        ED_HTTP_MAX_PATH);
+    return 0;
+  }
   ed__http_send_not_found(req, &h->scratch);
   return 0;
 }
@@ -199,46 +235,187 @@ static int open_listener(const char *addr, int *port_out, char *err, size_t errl
   return fd;
 }
 
+/* dup() with close-on-exec. */
+static int fcntl_dup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
+
+/* ---- TLS ---- */
+
+static void ssl_error(const char *what, const char *file, char *err, size_t errlen) {
+  char ossl[256] = "";
+  unsigned long e = ERR_get_error();
+  if (e != 0) ERR_error_string_n(e, ossl, sizeof ossl);
+  ERR_clear_error();
+  snprintf(err, errlen, "http.tls: %s %s: %s", what, file ? file : "", ossl[0] ? ossl : "failed");
+}
+
+static SSL_CTX *ssl_ctx_create(const char *cert, const char *key, char *err, size_t errlen) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == NULL) {
+    ssl_error("cannot create the TLS context", NULL, err, errlen);
+    return NULL;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    ssl_error("cannot load the certificate", cert, err, errlen);
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    ssl_error("cannot load the private key", key, err, errlen);
+  } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    ssl_error("the key does not match the certificate", key, err, errlen);
+  } else {
+    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    return ctx;
+  }
+  SSL_CTX_free(ctx);
+  return NULL;
+}
+
+/* ---- workers ---- */
+
+static void on_sock_close(void *data) {
+  ed__http_worker_t *w = data;
+  atomic_fetch_sub(&w->conns, 1);
+  atomic_fetch_sub(&w->srv->metrics.conns_open, 1);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err) {
-  ed_http_t *h = listener->data;
+  ed__http_worker_t *w = listener->data;
   if (err != NULL) return;
   for (int i = 0; i < 16; i++) { /* a few per wake-up, like h2o's own server */
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (sock == NULL) break;
-    h2o_accept(&h->accept_ctx, sock);
+    atomic_fetch_add(&w->conns, 1);
+    atomic_fetch_add(&w->srv->metrics.conns_open, 1);
+    sock->on_close.cb = on_sock_close;
+    sock->on_close.data = w;
+    h2o_accept(&w->accept_ctx, sock);
   }
 }
 
-/* Frees the h2o state (not @p h itself). */
-static void teardown(ed_http_t *h) {
-  h2o_multithread_queue_t *ctx_queue = h->ctx.queue;
-  if (h->listener != NULL) h2o_socket_close(h->listener);
-  h->listener = NULL;
-  h2o_multithread_unregister_receiver(h->queue, &h->stop_receiver);
-  h2o_multithread_destroy_queue(h->queue);
-  h2o_context_dispose(&h->ctx); /* destroys ctx_queue */
+static void drain_messages(h2o_linklist_t *messages) {
+  while (!h2o_linklist_is_empty(messages)) {
+    h2o_multithread_message_t *m =
+        H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+    h2o_linklist_unlink(&m->link);
+  }
+}
+
+static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages) {
+  ed__http_worker_t *w = H2O_STRUCT_FROM_MEMBER(ed__http_worker_t, stop_receiver, receiver);
+  drain_messages(messages);
+  w->stopping = 1;
+}
+
+/* A commit listener woke the loop: re-check the views it marked. The
+ * message is unlinked before the marks are taken, so a listener that finds
+ * no marks may link it again at once (ed__wait_on_commit). */
+static void on_commit_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages) {
+  ed__http_worker_t *w = H2O_STRUCT_FROM_MEMBER(ed__http_worker_t, commit_receiver, receiver);
+  drain_messages(messages);
+  uint64_t views = atomic_exchange(&w->dirty, 0);
+  if (views != 0) ed__wait_recheck(w, views);
+}
+
+/* The /v1 path registered by handler_views.c, or NULL. */
+static h2o_pathconf_t *find_path(h2o_hostconf_t *host, const char *path) {
+  for (size_t i = 0; i < host->paths.size; i++) {
+    h2o_pathconf_t *pc = host->paths.entries + i;
+    if (h2o_memis(pc->path.base, pc->path.len, path, strlen(path))) return pc;
+  }
+  return NULL;
+}
+
+/* Builds worker @p i's configuration, context and listener on @p fd (taken
+ * over). Returns ED_OK or ED_ENOMEM (then fini_worker cleans up). */
+static int init_worker(ed_http_t *h, ed__http_worker_t *w, int i, int fd) {
+  w->srv = h;
+  w->index = i;
+  h2o_config_init(&w->config);
+  w->config.server_name = h2o_iovec_init(H2O_STRLIT("eddy"));
+  h2o_hostconf_t *host =
+      h2o_config_register_host(&w->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  ed__handler_health_register(host, h);
+  ed__handler_metrics_register(host, h);
+  ed__handler_views_register(host, h->engine);
+  ed__http_handler_create(h2o_config_register_path(host, "/", 0), NULL, fallback_on_req);
+  /* pathconf pointers are stable from here on (no more registrations) */
+  h2o_pathconf_t *v1 = find_path(host, "/v1");
+  if (v1 != NULL) ed__wait_register(v1, w);
+  for (size_t k = 0; k < host->paths.size; k++)
+    ed__http_metrics_attach(host->paths.entries + k, h);
+
+  w->loop = h2o_evloop_create();
+  h2o_context_init(&w->ctx, w->loop, &w->config);
+  w->accept_ctx.ctx = &w->ctx;
+  w->accept_ctx.hosts = w->config.hosts;
+  w->accept_ctx.ssl_ctx = h->ssl_ctx;
+  w->queue = h2o_multithread_create_queue(w->loop);
+  h2o_multithread_register_receiver(w->queue, &w->stop_receiver, on_stop_message);
+  h2o_multithread_register_receiver(w->queue, &w->commit_receiver, on_commit_message);
+  w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+  w->listener->data = w;
+  h2o_socket_read_start(w->listener, on_accept);
+  return ed__wait_init(w);
+}
+
+/* Frees the worker's h2o state (not @p w itself). */
+static void fini_worker(ed__http_worker_t *w) {
+  if (w->loop == NULL) {
+    h2o_config_dispose(&w->config);
+    return;
+  }
+  h2o_multithread_queue_t *ctx_queue = w->ctx.queue;
+  if (w->listener != NULL) h2o_socket_close(w->listener);
+  w->listener = NULL;
+  ed__wait_fini(w);
+  h2o_multithread_unregister_receiver(w->queue, &w->stop_receiver);
+  h2o_multithread_unregister_receiver(w->queue, &w->commit_receiver);
+  h2o_multithread_destroy_queue(w->queue);
+  h2o_context_dispose(&w->ctx); /* destroys ctx_queue */
 #if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
   /* h2o 2.2's evloop h2o_multithread_destroy_queue() closes the queue's
    * sockets but never frees the queue itself (fixed in later versions) */
-  free(h->queue);
+  free(w->queue);
   free(ctx_queue);
 #else
   (void)ctx_queue;
 #endif
-  h2o_evloop_run(h->loop, 0); /* let closed sockets be released */
-  h2o_evloop_destroy(h->loop);
-  h2o_config_dispose(&h->config);
+  h2o_evloop_run(w->loop, 0); /* let closed sockets be released */
+  h2o_evloop_destroy(w->loop);
+  w->loop = NULL;
+  h2o_config_dispose(&w->config);
 }
 
 /* h2o 2.2 keeps per-thread free lists (memory pool chunks, socket buffers)
  * in thread-local variables that nothing frees when the thread ends. The
  * server thread empties them before it returns, so a stopped server leaves
  * no memory behind. */
-static void drain_thread_caches(void) {
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
-  h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
+static void drain_recycle(h2o_mem_recycle_t *r) {
   while (r->cnt != 0)
     free(h2o_mem_alloc_recycle(r, 1));
+}
+
+void ed__http_note_request(h2o_req_t *req) {
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
+  /* HTTP/2 connections take their write buffers from a thread-local
+   * prototype private to h2o; a connection's buffer leads to it */
+  if (req->version < 0x200 || req->conn == NULL) return;
+  ed__http_worker_t *w = H2O_STRUCT_FROM_MEMBER(ed__http_worker_t, ctx, req->conn->ctx);
+  if (w->h2_wbuf != NULL) return;
+  h2o_buffer_t *buf = ((h2o_http2_conn_t *)req->conn)->_write.buf;
+  if (buf == NULL) return;
+  w->h2_wbuf = buf->_prototype != NULL
+                   ? buf->_prototype
+                   : H2O_STRUCT_FROM_MEMBER(h2o_buffer_prototype_t, _initial_buf, buf);
+#else
+  (void)req;
+#endif
+}
+
+static void drain_thread_caches(ed__http_worker_t *w) {
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
+  drain_recycle(&h2o_socket_buffer_prototype.allocator);
+  if (w->h2_wbuf != NULL) drain_recycle(&w->h2_wbuf->allocator);
   /* the pool's chunk cache is private to h2o: take every cached chunk into a
    * pool (four 1008-byte allocations fill a 4 KiB chunk; larger ones would
    * bypass the chunks), then free the chunks, whose first word links them */
@@ -251,87 +428,114 @@ static void drain_thread_caches(void) {
     free(chunk);
     chunk = next;
   }
+#else
+  (void)w;
 #endif
 }
 
-/* ---- the server thread ---- */
+static void *worker_main(void *arg) {
+  ed__http_worker_t *w = arg;
+  while (!w->stopping)
+    h2o_evloop_run(w->loop, INT32_MAX);
 
-static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages) {
-  ed_http_t *h = (ed_http_t *)((char *)receiver - offsetof(ed_http_t, stop_receiver));
-  while (!h2o_linklist_is_empty(messages)) {
-    h2o_multithread_message_t *m =
-        H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-    h2o_linklist_unlink(&m->link);
-  }
-  h->stopping = 1;
-}
+  h2o_socket_read_stop(w->listener);
+  h2o_socket_close(w->listener);
+  w->listener = NULL;
+  ed__wait_fini(w); /* parked requests get a 503 */
 
-static int conns_open(ed_http_t *h) { return !h2o_linklist_is_empty(&h->ctx.http1._conns); }
-
-static void *server_main(void *arg) {
-  ed_http_t *h = arg;
-  while (!h->stopping)
-    h2o_evloop_run(h->loop, INT32_MAX);
-
-  h2o_socket_read_stop(h->listener);
-  h2o_socket_close(h->listener);
-  h->listener = NULL;
-
-  /* h2o 2.2 has no way to close idle HTTP/1 connections from outside: make
-   * their request timeout expire now, so each one closes on the next turn;
-   * a connection busy writing picks the timeout up when its write ends. */
-  h->ctx.http1.req_timeout.timeout = 0;
-  for (int i = 0; i < ED_HTTP_DRAIN_ROUNDS && conns_open(h); i++)
-    h2o_evloop_run(h->loop, 10);
-  if (conns_open(h)) {
+  /* h2o 2.2 has no way to close idle connections from outside: make their
+   * timeouts (HTTP/1 request, HTTP/2 idle, TLS handshake) expire now, so
+   * each one closes on the next turn; a connection busy writing picks the
+   * timeout up when its write ends. */
+  w->ctx.http1.req_timeout.timeout = 0;
+  w->ctx.http2.idle_timeout.timeout = 0;
+  w->ctx.handshake_timeout.timeout = 0;
+  for (int i = 0; i < ED_HTTP_DRAIN_ROUNDS && atomic_load(&w->conns) > 0; i++)
+    h2o_evloop_run(w->loop, 10);
+  if (atomic_load(&w->conns) > 0) {
     /* a client that stopped reading: h2o cannot free a live connection, so
      * leave the server's h2o state to the process exit rather than crash */
     ed_log_warn("http: connections still open at stop; leaving them to the process exit");
-    h->leaked = 1;
+    w->leaked = 1;
     return NULL;
   }
-  teardown(h);
-  drain_thread_caches();
+  fini_worker(w);
+  drain_thread_caches(w);
   return NULL;
 }
 
 /* ---- public API ---- */
 
+static void stop_workers(ed_http_t *h) {
+  int leaked = 0;
+  for (int i = 0; i < h->nworkers; i++) {
+    ed__http_worker_t *w = &h->workers[i];
+    if (w->started) {
+      h2o_multithread_send_message(&w->stop_receiver, &w->stop_msg);
+      pthread_join(w->thread, NULL); /* the thread tore h2o down */
+      leaked |= w->leaked;
+    } else {
+      fini_worker(w);
+    }
+  }
+  if (leaked) return; /* the leaked workers' state points into h */
+  if (h->ssl_ctx) SSL_CTX_free(h->ssl_ctx);
+  free(h->workers);
+  free(h);
+}
+
 int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t errlen) {
   *out = NULL;
+  int nthreads = conf->threads > 0 ? conf->threads : 1;
+  if (nthreads > ED_HTTP_MAX_THREADS) {
+    snprintf(err, errlen, "http.threads: at most %d", ED_HTTP_MAX_THREADS);
+    return ED_EINVAL;
+  }
+  if ((conf->tls_cert == NULL) != (conf->tls_key == NULL)) {
+    snprintf(err, errlen, "http.tls: needs both cert and key");
+    return ED_EINVAL;
+  }
   int port = 0;
   int fd = open_listener(conf->listen, &port, err, errlen);
   if (fd < 0) return ED_EINVAL;
 
   ed_http_t *h = calloc(1, sizeof *h);
-  if (h == NULL) {
+  ed__http_worker_t *workers = calloc((size_t)nthreads, sizeof *workers);
+  if (h == NULL || workers == NULL) {
+    free(h);
+    free(workers);
     close(fd);
     snprintf(err, errlen, "out of memory");
     return ED_ENOMEM;
   }
   h->engine = conf->engine;
   h->port = port;
+  h->ready_max_lag = conf->ready_max_lag >= 0 ? conf->ready_max_lag : 1000;
+  h->workers = workers;
+  h->nworkers = nthreads;
+  if (conf->tls_cert != NULL) {
+    h->ssl_ctx = ssl_ctx_create(conf->tls_cert, conf->tls_key, err, errlen);
+    if (h->ssl_ctx == NULL) {
+      close(fd);
+      free(workers);
+      free(h);
+      return ED_EINVAL;
+    }
+  }
 
-  h2o_config_init(&h->config);
-  h->config.server_name = h2o_iovec_init(H2O_STRLIT("eddy"));
-  h2o_hostconf_t *host =
-      h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-  ed__handler_health_register(host);
-  ed__handler_views_register(host, conf->engine);
-  ed__http_handler_create(h2o_config_register_path(host, "/", 0), NULL, fallback_on_req);
+  int rc = ED_OK;
+  for (int i = 0; i < nthreads && rc == ED_OK; i++) {
+    int wfd = i == 0 ? fd : fcntl_dup(fd);
+    if (wfd < 0) {
+      snprintf(err, errlen, "cannot duplicate the listening socket: %s", strerror(errno));
+      rc = ED_EIO;
+      break;
+    }
+    rc = init_worker(h, &workers[i], i, wfd);
+    if (rc != ED_OK) snprintf(err, errlen, "out of memory");
+  }
 
-  h->loop = h2o_evloop_create();
-  h2o_context_init(&h->ctx, h->loop, &h->config);
-  h->accept_ctx.ctx = &h->ctx;
-  h->accept_ctx.hosts = h->config.hosts;
-  h->queue = h2o_multithread_create_queue(h->loop);
-  h2o_multithread_register_receiver(h->queue, &h->stop_receiver, on_stop_message);
-
-  h->listener = h2o_evloop_socket_create(h->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-  h->listener->data = h;
-  h2o_socket_read_start(h->listener, on_accept);
-
-  /* The server thread takes no process signals: SIGPIPE from a write to a
+  /* The server threads take no process signals: SIGPIPE from a write to a
    * closed connection stays pending instead of killing the process, and
    * SIGINT/SIGTERM go to the embedding program's threads. */
   sigset_t block, old;
@@ -341,15 +545,29 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &block, &old);
-  int rc = pthread_create(&h->thread, NULL, server_main, h);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    snprintf(err, errlen, "cannot start the HTTP thread: %s", strerror(rc));
-    teardown(h);
-    free(h);
-    return ED_ENOMEM;
+  for (int i = 0; i < nthreads && rc == ED_OK; i++) {
+    int prc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+    if (prc != 0) {
+      snprintf(err, errlen, "cannot start an HTTP thread: %s", strerror(prc));
+      rc = ED_ENOMEM;
+      break;
+    }
+    workers[i].started = 1;
+    char name[16];
+    snprintf(name, sizeof name, "eddy-http-%d", i % 100);
+    pthread_setname_np(workers[i].thread, name);
   }
-  ed_log_info("http: listening on %s (port %d)", conf->listen, port);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc == ED_OK && ed_engine_on_commit(conf->engine, ed__wait_on_commit, h) != ED_OK) {
+    snprintf(err, errlen, "cannot listen to the engine's commits (started already?)");
+    rc = ED_ESTATE;
+  }
+  if (rc != ED_OK) {
+    stop_workers(h);
+    return rc;
+  }
+  ed_log_info("http: listening on %s (port %d, %d thread%s%s)", conf->listen, port, nthreads,
+              nthreads == 1 ? "" : "s", h->ssl_ctx ? ", TLS" : "");
   *out = h;
   return ED_OK;
 }
@@ -358,7 +576,5 @@ int ed_http_port(const ed_http_t *h) { return h ? h->port : 0; }
 
 void ed_http_stop(ed_http_t *h) {
   if (h == NULL) return;
-  h2o_multithread_send_message(&h->stop_receiver, &h->stop_msg);
-  pthread_join(h->thread, NULL); /* the thread tore h2o down */
-  if (!h->leaked) free(h);
+  stop_workers(h);
 }

@@ -1,27 +1,38 @@
-/* The HTTP server: libh2o (evloop) on its own thread, answering the v1 API
- * through the query module. HTTP/1.1 with keep-alive. */
+/* The HTTP server: libh2o (evloop) answering the v1 API through the query
+ * module, on its own thread(s), never on a stream thread. HTTP/1.1 with
+ * keep-alive, HTTP/2 over cleartext with prior knowledge (h2c), and HTTP/2
+ * or HTTP/1.1 over TLS (ALPN) when a certificate is configured. Also
+ * GET /healthz, /readyz and /metrics, and min_offset waits on /v1/views. */
 #ifndef ED_SERVER_HTTP_H
 #define ED_SERVER_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "streams/engine.h"
 
 typedef struct ed_http ed_http_t;
 
 typedef struct {
-  const char *listen;  /* "host:port"; port 0 picks a free one */
-  ed_engine_t *engine; /* borrowed: must outlive the server */
+  const char *listen;    /* "host:port"; port 0 picks a free one */
+  ed_engine_t *engine;   /* borrowed: must outlive the server */
+  const char *tls_cert;  /* PEM certificate (chain) file; NULL: no TLS */
+  const char *tls_key;   /* PEM private key file; with tls_cert */
+  int64_t ready_max_lag; /* /readyz: records a partition may be behind; <0: 1000 */
+  int threads;           /* event loops (threads); 0: 1 */
 } ed_http_conf_t;
 
-/* Binds the listening socket and starts the server thread. On failure
- * nothing is left to free and @p err says why. */
+/* Binds the listening socket, starts the server thread(s) and registers a
+ * commit listener on the engine (so the engine must not be started yet).
+ * On failure nothing is left to free and @p err says why. */
 int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t errlen);
 
 /* The port actually bound (useful with port 0). */
 int ed_http_port(const ed_http_t *h);
 
-/* Stops the thread, closes connections and frees. NULL is a no-op. */
+/* Stops the threads, answers parked requests 503, closes connections and
+ * frees. Stop the engine first: its commit listener refers to the server.
+ * NULL is a no-op. */
 void ed_http_stop(ed_http_t *h);
 
 #endif

@@ -89,11 +89,16 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
   if (ed_engine_create(&ec, &engine, err, sizeof err) != ED_OK ||
       add_views(engine, cfg, err, sizeof err) != ED_OK)
     goto out;
-  ed_http_conf_t hc = {.listen = cfg->http_listen, .engine = engine};
+  ed_http_conf_t hc = {.listen = cfg->http_listen,
+                       .engine = engine,
+                       .tls_cert = cfg->http_tls_cert,
+                       .tls_key = cfg->http_tls_key,
+                       .ready_max_lag = cfg->http_ready_max_lag,
+                       .threads = cfg->http_threads};
   if (ed_http_start(&hc, &http, err, sizeof err) != ED_OK) goto out;
   if (ed_engine_start(engine, err, sizeof err) != ED_OK) goto out;
-  ed_log_info("eddy serving %zu view(s) on http://%s (advertised as %s)", cfg->nviews,
-              cfg->http_listen, cfg->http_advertised_url);
+  ed_log_info("eddy serving %zu view(s) on %s://%s (advertised as %s)", cfg->nviews,
+              cfg->http_tls_cert ? "https" : "http", cfg->http_listen, cfg->http_advertised_url);
   if (loadgen_rate > 0) {
     lg.conf = (ed_loadgen_conf_t){.bootstrap = bootstrap, .topic = cfg->views[0].from,
                                   .rate = loadgen_rate, .stop = &serve_stop, .quiet = 1};

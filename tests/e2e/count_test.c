@@ -82,11 +82,6 @@ typedef struct {
 
 /* ---- deterministic data ---- */
 
-static uint64_t rng_next(uint64_t *s) {
-  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-  return *s >> 33;
-}
-
 typedef enum {
   REC_INT,
   REC_DOUBLE,
@@ -105,12 +100,12 @@ typedef struct {
 /* Record @p i of phase @p phase (1 or 2); always the same for the same i. */
 static void gen_record(e2e_t *t, int phase, int i, rec_t *r) {
   uint64_t s = (uint64_t)phase * 1000003u + (uint64_t)i * 7919u + 17u;
-  rng_next(&s);
+  eh_rng_next(&s);
   int total = phase == 1 ? PHASE1_RECORDS : PHASE2_RECORDS;
   int tail = i >= total - PHASE1_GOOD_TAIL;
-  r->key_index = (int)(rng_next(&s) % NKEYS);
-  uint64_t k = rng_next(&s) % 100;
-  int64_t amount = (int64_t)(rng_next(&s) % 100) + 1;
+  r->key_index = (int)(eh_rng_next(&s) % NKEYS);
+  uint64_t k = eh_rng_next(&s) % 100;
+  int64_t amount = (int64_t)(eh_rng_next(&s) % 100) + 1;
   if (phase == 1 && i % 500 == 7) {
     /* the key only ever gets records totals must skip */
     r->key_index = (int)NKEYS;
@@ -209,43 +204,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static rd_kafka_t *make_producer(e2e_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {{"bootstrap.servers", t->bootstrap},
-                            {"partitioner", "murmur2_random"},
-                            {"linger.ms", "5"},
-                            {"acks", "all"},
-                            {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "producer conf %s: %s\n", props[i][0], err);
-      rd_kafka_conf_destroy(c);
-      return NULL;
-    }
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "producer: %s\n", err);
-    rd_kafka_conf_destroy(c);
-  }
-  return rk;
+  return eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
 }
 
 static int produce_one(e2e_t *t, const rec_t *r) {
   const char *key = r->key_index >= 0 ? t->keys[r->key_index].name : NULL;
   size_t klen = key ? strlen(key) : 0;
-  for (;;) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC("clicks"), RD_KAFKA_V_KEY(key, klen),
-                          RD_KAFKA_V_VALUE((void *)r->value, strlen(r->value)),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(t->producer, 10);
-      continue;
-    }
-    return err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
-  }
+  return eh_produce(t->producer, "clicks", key, klen, r->value, strlen(r->value), 0, NULL) ==
+                 RD_KAFKA_RESP_ERR_NO_ERROR
+             ? 0
+             : -1;
 }
 
 static void *phase2_thread(void *arg) {
@@ -309,10 +277,7 @@ static int teardown(void **state) {
   }
   eh_proc_kill(&t->kafka, SIGTERM, 5000);
   eh_http_destroy(t->http);
-  if (getenv("EDDY_E2E_KEEP"))
-    fprintf(stderr, "kept %s\n", t->dir);
-  else
-    eh_rm_rf(t->dir);
+  eh_keep_or_rm(t->dir);
   pthread_mutex_destroy(&t->mu);
   free(t);
   return 0;
@@ -320,66 +285,29 @@ static int teardown(void **state) {
 
 /* ---- steps ---- */
 
-static const char *eddy_bin(void) {
-  const char *b = getenv("EDDY_BIN");
-  if (!b || !*b)
-    fail_msg("EDDY_BIN is not set (ctest sets it)");
-  return b;
-}
-
 static void start_kafka(e2e_t *t) {
-  char *argv[] = {(char *)eddy_bin(), "dev-kafka", "--partitions", "4", "--topic", "clicks", NULL};
-  assert_int_equal(eh_proc_spawn(&t->kafka, t->dir, "dev-kafka", argv), 0);
-  if (eh_proc_first_line(&t->kafka, t->bootstrap, sizeof(t->bootstrap), 20000) != 0)
-    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
-  if (!eh_contains(t->bootstrap, "127.0.0.1:"))
-    fail_msg("unexpected bootstrap line '%s'", t->bootstrap);
+  char *args[] = {"--topic", "clicks", NULL};
+  eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof(t->bootstrap));
 }
 
 static void write_config(e2e_t *t) {
-  char text[2048];
+  char data_dir[512];
   t->http_port = eh_free_port();
   assert_true(t->http_port > 0);
-  snprintf(text, sizeof(text),
-           "app: e2e\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  session.timeout.ms: 6000\n"
-           "  fetch.wait.max.ms: 10\n"
-           "http: { listen: \"127.0.0.1:%d\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "  totals: { from: clicks, format: json, aggregate: { n: count, total: sum(amount) } }\n"
-           "  hits:   { from: clicks, format: string, aggregate: count }\n",
-           t->bootstrap, t->http_port, t->dir);
+  snprintf(data_dir, sizeof(data_dir), "%s/data", t->dir);
   snprintf(t->config_path, sizeof(t->config_path), "%s/eddy.yaml", t->dir);
-  assert_int_equal(eh_write_file(t->config_path, text), 0);
+  eh_write_config(
+      t->config_path, "e2e", t->bootstrap, t->http_port, data_dir,
+      "  totals: { from: clicks, format: json, aggregate: { n: count, total: sum(amount) } }\n"
+      "  hits:   { from: clicks, format: string, aggregate: count }\n");
 }
 
 static void start_serve(e2e_t *t) {
-  char *argv[] = {(char *)eddy_bin(), "serve", t->config_path, NULL};
-  assert_int_equal(eh_proc_spawn(&t->serve, t->dir, "serve", argv), 0);
-  char url[256];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", t->http_port);
-  int64_t deadline = eh_now_ms() + 30000;
-  for (;;) {
-    int st = eh_http_get(t->http, url, 1000, NULL, NULL);
-    if (st == 200)
-      return;
-    if (!eh_proc_alive(&t->serve))
-      fail_msg("eddy serve exited (code %d) before /healthz answered", eh_proc_wait(&t->serve, 0));
-    if (eh_now_ms() > deadline)
-      fail_msg("GET /healthz: no 200 within 30 s (last status %d)", st);
-    eh_sleep_ms(50);
-  }
+  eh_start_serve(&t->serve, t->dir, t->config_path, t->http, t->http_port);
 }
 
 static void key_url(e2e_t *t, const char *view, const char *key, char *url, size_t cap) {
-  char *esc = eh_url_escape(t->http, key, strlen(key));
-  assert_non_null(esc);
-  snprintf(url, cap, "http://127.0.0.1:%d/v1/views/%s/keys/%s", t->http_port, view, esc);
-  free(esc);
+  eh_key_url(t->http, t->http_port, view, key, NULL, url, cap);
 }
 
 /* Polls key @p k of @p view until its answer reflects offset @p want. */
@@ -627,7 +555,7 @@ static void bad_config_case(e2e_t *t, const char *name, const char *view_line, i
            "%s\n",
            eh_free_port(), t->dir, name, view_line);
   assert_int_equal(eh_write_file(path, text), 0);
-  char *argv[] = {(char *)eddy_bin(), "serve", path, NULL};
+  char *argv[] = {(char *)eh_bin("EDDY_BIN"), "serve", path, NULL};
   eh_proc_t p;
   assert_int_equal(eh_proc_spawn(&p, t->dir, name, argv), 0);
   t->serve = p; /* so teardown kills it if we fail */

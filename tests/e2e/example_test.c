@@ -68,67 +68,32 @@ static int teardown(void **state) {
   eh_proc_kill(&t->wc, SIGKILL, 0);
   if (t->producer) rd_kafka_destroy(t->producer);
   eh_proc_kill(&t->kafka, SIGTERM, 5000);
-  if (getenv("EDDY_E2E_KEEP"))
-    fprintf(stderr, "kept %s\n", t->dir);
-  else
-    eh_rm_rf(t->dir);
+  eh_keep_or_rm(t->dir);
   free(t);
   return 0;
-}
-
-static const char *env_bin(const char *name) {
-  const char *b = getenv(name);
-  if (!b || !*b) fail_msg("%s is not set (ctest sets it)", name);
-  return b;
-}
-
-static rd_kafka_t *make_producer(ex_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {
-      {"bootstrap.servers", t->bootstrap}, {"linger.ms", "5"}, {"acks", "all"}, {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(c);
-      return NULL;
-    }
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-  if (!rk) rd_kafka_conf_destroy(c);
-  return rk;
-}
-
-static uint64_t rng_next(uint64_t *s) {
-  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-  return *s >> 33;
 }
 
 /* Line @p i: 1..8 words with separators, counted into t->expect. */
 static void make_line(ex_t *t, int i, char *line, size_t cap) {
   uint64_t s = (uint64_t)i * 2654435761u + 7u;
-  rng_next(&s);
-  int n = 1 + (int)(rng_next(&s) % 8);
+  eh_rng_next(&s);
+  int n = 1 + (int)(eh_rng_next(&s) % 8);
   size_t len = 0;
   if (i % 5 == 0) len += (size_t)snprintf(line + len, cap - len, "%s", "... "); /* leading junk */
   for (int w = 0; w < n; w++) {
-    size_t k = rng_next(&s) % NWORDS;
+    size_t k = eh_rng_next(&s) % NWORDS;
     len += (size_t)snprintf(line + len, cap - len, "%s%s", spelled[k],
-                            w + 1 < n ? seps[rng_next(&s) % NSEPS] : (i % 3 ? "." : ""));
+                            w + 1 < n ? seps[eh_rng_next(&s) % NSEPS] : (i % 3 ? "." : ""));
     t->expect[k]++;
   }
 }
 
 static void test_wordcount(void **state) {
   ex_t *t = *state;
-  char *kargv[] = {
-      (char *)env_bin("EDDY_BIN"), "dev-kafka", "--partitions", "4", "--topic", "lines", "--topic",
-      "wordcount.repartition",     NULL};
-  assert_int_equal(eh_proc_spawn(&t->kafka, t->dir, "dev-kafka", kargv), 0);
-  if (eh_proc_first_line(&t->kafka, t->bootstrap, sizeof(t->bootstrap), 20000) != 0)
-    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
+  char *kargs[] = {"--topic", "lines", "--topic", "wordcount.repartition", NULL};
+  eh_start_dev_kafka(&t->kafka, t->dir, kargs, t->bootstrap, sizeof(t->bootstrap));
 
-  t->producer = make_producer(t);
+  t->producer = eh_producer_new(t->bootstrap, NULL, on_delivery, t);
   assert_non_null(t->producer);
   for (int i = 0; i < NLINES; i++) {
     char line[512], key[32];
@@ -154,7 +119,7 @@ static void test_wordcount(void **state) {
   }
   strcat(print, "never-produced");
   snprintf(data_dir, sizeof(data_dir), "%s/data", t->dir);
-  char *wargv[] = {(char *)env_bin("WORDCOUNT_BIN"),
+  char *wargv[] = {(char *)eh_bin("WORDCOUNT_BIN"),
                    "--bootstrap",
                    t->bootstrap,
                    "--data-dir",

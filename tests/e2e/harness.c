@@ -19,6 +19,14 @@
 
 #include "common/json.h"
 
+/* The test steps below fail the running cmocka test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+
 /* ---- time ---- */
 
 int64_t eh_now_ms(void) {
@@ -471,4 +479,168 @@ int eh_json_array_next(const char *arr, size_t len, size_t *pos, const char **el
 
 int eh_contains(const char *hay, const char *needle) {
   return hay && needle && strstr(hay, needle) != NULL;
+}
+
+/* ---- test steps ---- */
+
+const char *eh_bin(const char *env) {
+  const char *b = getenv(env);
+  if (!b || !*b) fail_msg("%s is not set (ctest sets it)", env);
+  return b;
+}
+
+uint64_t eh_rng_next(uint64_t *s) {
+  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+  return *s >> 33;
+}
+
+void eh_start_dev_kafka(eh_proc_t *kafka, const char *dir, char *const args[], char *bootstrap,
+                        size_t cap) {
+  char *argv[16] = {(char *)eh_bin("EDDY_BIN"), "dev-kafka", "--partitions", "4"};
+  size_t n = 4;
+  for (size_t i = 0; args[i]; i++) {
+    if (n + 1 >= sizeof(argv) / sizeof(argv[0])) fail_msg("dev-kafka: too many arguments");
+    argv[n++] = args[i];
+  }
+  argv[n] = NULL;
+  assert_int_equal(eh_proc_spawn(kafka, dir, "dev-kafka", argv), 0);
+  if (eh_proc_first_line(kafka, bootstrap, cap, 20000) != 0)
+    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
+  if (!eh_contains(bootstrap, "127.0.0.1:")) fail_msg("unexpected bootstrap line '%s'", bootstrap);
+}
+
+void eh_start_serve(eh_proc_t *serve, const char *dir, const char *config_path, eh_http_t *h,
+                    int port) {
+  char *argv[] = {(char *)eh_bin("EDDY_BIN"), "serve", (char *)config_path, NULL};
+  assert_int_equal(eh_proc_spawn(serve, dir, "serve", argv), 0);
+  char url[256];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+  int64_t deadline = eh_now_ms() + 30000;
+  for (;;) {
+    int st = eh_http_get(h, url, 1000, NULL, NULL);
+    if (st == 200) return;
+    if (!eh_proc_alive(serve))
+      fail_msg("eddy serve exited (code %d) before /healthz answered", eh_proc_wait(serve, 0));
+    if (eh_now_ms() > deadline) fail_msg("GET /healthz: no 200 within 30 s (last status %d)", st);
+    eh_sleep_ms(50);
+  }
+}
+
+int eh_run_reset(const char *dir, const char *name, const char *config, const char *view,
+                 char **out, char **err) {
+  char *argv[] = {(char *)eh_bin("EDDY_BIN"), "reset",      "--config", (char *)config,
+                  "--view",                   (char *)view, NULL};
+  eh_proc_t p;
+  assert_int_equal(eh_proc_spawn(&p, dir, name, argv), 0);
+  int rc = eh_proc_wait(&p, 60000);
+  if (rc < 0) {
+    eh_proc_kill(&p, SIGKILL, 0);
+    fail_msg("eddy reset (%s) still running after 60 s", name);
+  }
+  *out = eh_read_file(p.out_path, NULL);
+  *err = eh_read_file(p.err_path, NULL);
+  assert_non_null(*out);
+  assert_non_null(*err);
+  fprintf(stderr, "  eddy reset %s: exit %d\n%s%s", view, rc, *out, *err);
+  return rc;
+}
+
+void eh_write_config(const char *path, const char *app, const char *bootstrap, int port,
+                     const char *data_dir, const char *views) {
+  static const char fmt[] = "app: %s\n"
+                            "kafka:\n"
+                            "  bootstrap.servers: \"%s\"\n"
+                            "  session.timeout.ms: 6000\n"
+                            "  fetch.wait.max.ms: 10\n"
+                            "http: { listen: \"127.0.0.1:%d\" }\n"
+                            "data_dir: %s\n"
+                            "commit_interval_ms: 100\n"
+                            "views:\n"
+                            "%s";
+  int n = snprintf(NULL, 0, fmt, app, bootstrap, port, data_dir, views);
+  assert_true(n > 0);
+  char *text = malloc((size_t)n + 1);
+  assert_non_null(text);
+  snprintf(text, (size_t)n + 1, fmt, app, bootstrap, port, data_dir, views);
+  int rc = eh_write_file(path, text);
+  free(text);
+  assert_int_equal(rc, 0);
+}
+
+rd_kafka_t *eh_producer_new(const char *bootstrap, const char *partitioner,
+                            void (*on_delivery)(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                                                void *opaque),
+                            void *opaque) {
+  char err[512];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  const char *props[][2] = {{"bootstrap.servers", bootstrap},
+                            {"partitioner", partitioner},
+                            {"linger.ms", "5"},
+                            {"acks", "all"},
+                            {"log_level", "3"}};
+  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+    if (props[i][1] == NULL) continue;
+    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      fprintf(stderr, "producer conf %s: %s\n", props[i][0], err);
+      rd_kafka_conf_destroy(c);
+      return NULL;
+    }
+  }
+  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+  rd_kafka_conf_set_opaque(c, opaque);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+  if (!rk) {
+    fprintf(stderr, "producer: %s\n", err);
+    rd_kafka_conf_destroy(c);
+  }
+  return rk;
+}
+
+int eh_produce(rd_kafka_t *rk, const char *topic, const void *key, size_t klen, const void *value,
+               size_t vlen, int64_t ts, void *msg_opaque) {
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+        RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return (int)err;
+    rd_kafka_poll(rk, 10);
+  }
+}
+
+void eh_watermarks(rd_kafka_t *rk, const char *topic, int npart, int64_t *hi) {
+  for (int p = 0; p < npart; p++) {
+    int64_t lo;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], 5000);
+    if (err) fail_msg("watermarks of %s[%d]: %s", topic, p, rd_kafka_err2str(err));
+  }
+}
+
+void eh_key_url(eh_http_t *h, int port, const char *view, const char *key, const char *query,
+                char *url, size_t cap) {
+  char *esc = eh_url_escape(h, key, strlen(key));
+  assert_non_null(esc);
+  snprintf(url, cap, "http://127.0.0.1:%d/v1/views/%s/keys/%s%s%s", port, view, esc,
+           query && *query ? "?" : "", query ? query : "");
+  free(esc);
+}
+
+int eh_stable_for(int ok, const int64_t *hi, int64_t *hi_prev, size_t n, int64_t *stable_since,
+                  int64_t now, int64_t hold_ms) {
+  if (ok && *stable_since >= 0 && memcmp(hi, hi_prev, n * sizeof(*hi)) == 0) {
+    if (now - *stable_since >= hold_ms) return 1;
+  } else if (ok) {
+    *stable_since = now;
+    memcpy(hi_prev, hi, n * sizeof(*hi));
+  } else {
+    *stable_since = -1;
+  }
+  return 0;
+}
+
+void eh_keep_or_rm(const char *dir) {
+  if (getenv("EDDY_E2E_KEEP"))
+    fprintf(stderr, "kept %s\n", dir);
+  else
+    eh_rm_rf(dir);
 }

@@ -117,4 +117,74 @@ int eh_json_array_next(const char *arr, size_t len, size_t *pos, const char **el
 /* 1 if @p hay contains @p needle. */
 int eh_contains(const char *hay, const char *needle);
 
+/* ---- test steps: eddy, dev-kafka, producers ----
+ * These fail the running cmocka test (fail_msg / assert_*) instead of
+ * returning an error; harness.c then needs librdkafka (PkgConfig::RDKAFKA). */
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_message_s rd_kafka_message_t;
+
+/* The path in environment variable @p env (EDDY_BIN, WORDCOUNT_BIN: ctest
+ * sets them); fails the test if unset. */
+const char *eh_bin(const char *env);
+
+/* A small deterministic PRNG step (LCG, high bits). */
+uint64_t eh_rng_next(uint64_t *s);
+
+/* Starts `$EDDY_BIN dev-kafka --partitions 4 <args...>` (@p args
+ * NULL-terminated) as process "dev-kafka" in @p dir and waits up to 20 s for
+ * its bootstrap line ("127.0.0.1:<port>") into @p bootstrap. */
+void eh_start_dev_kafka(eh_proc_t *kafka, const char *dir, char *const args[], char *bootstrap,
+                        size_t cap);
+
+/* Starts `$EDDY_BIN serve <config_path>` as process "serve" in @p dir and
+ * waits up to 30 s for GET http://127.0.0.1:<port>/healthz to answer 200. */
+void eh_start_serve(eh_proc_t *serve, const char *dir, const char *config_path, eh_http_t *h,
+                    int port);
+
+/* Runs `$EDDY_BIN reset --config <config> --view <view>` as process @p name
+ * in @p dir (at most 60 s); returns its exit code, its stdout and stderr in
+ * *out / *err (caller frees), and prints them. */
+int eh_run_reset(const char *dir, const char *name, const char *config, const char *view,
+                 char **out, char **err);
+
+/* Writes an eddy config to @p path: app @p app, @p bootstrap, the HTTP
+ * listener on 127.0.0.1:<port>, @p data_dir, commit_interval_ms 100, then
+ * "views:\n" followed by @p views (YAML lines). */
+void eh_write_config(const char *path, const char *app, const char *bootstrap, int port,
+                     const char *data_dir, const char *views);
+
+/* A producer to @p bootstrap (linger.ms 5, acks all, log_level 3) with
+ * partitioner @p partitioner (NULL: librdkafka's default), delivery reports
+ * to @p on_delivery with @p opaque. NULL on error (printed to stderr). */
+rd_kafka_t *eh_producer_new(const char *bootstrap, const char *partitioner,
+                            void (*on_delivery)(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                                                void *opaque),
+                            void *opaque);
+
+/* Produces one record (copied; @p key / @p value may be NULL; @p ts 0:
+ * now; @p msg_opaque to the delivery report), polling while the queue is
+ * full. Returns the rd_kafka_resp_err_t of rd_kafka_producev (0: queued). */
+int eh_produce(rd_kafka_t *rk, const char *topic, const void *key, size_t klen, const void *value,
+               size_t vlen, int64_t ts, void *msg_opaque);
+
+/* High watermarks of @p topic's @p npart partitions into @p hi. */
+void eh_watermarks(rd_kafka_t *rk, const char *topic, int npart, int64_t *hi);
+
+/* http://127.0.0.1:<port>/v1/views/<view>/keys/<escaped key>[?<query>]
+ * into @p url (@p query NULL or "": none). */
+void eh_key_url(eh_http_t *h, int port, const char *view, const char *key, const char *query,
+                char *url, size_t cap);
+
+/* Stability across polls: with @p ok (this pass matched) and the current
+ * watermarks @p hi (@p n of them), returns 1 once passes have matched with
+ * unchanged watermarks for at least @p hold_ms; else records this pass in
+ * *stable_since (-1: not matching) and @p hi_prev and returns 0. */
+int eh_stable_for(int ok, const int64_t *hi, int64_t *hi_prev, size_t n, int64_t *stable_since,
+                  int64_t now, int64_t hold_ms);
+
+/* A test's temporary directory at teardown: kept (and named on stderr) if
+ * EDDY_E2E_KEEP is set, else removed. */
+void eh_keep_or_rm(const char *dir);
+
 #endif

@@ -97,11 +97,6 @@ typedef struct {
 
 static int32_t part_of(const char *key) { return ed_partition_for_key(key, strlen(key), NPART); }
 
-static uint64_t rng_next(uint64_t *s) {
-  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-  return *s >> 33;
-}
-
 /* ---- producing ---- */
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -120,43 +115,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static rd_kafka_t *make_producer(rb_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {{"bootstrap.servers", t->bootstrap},
-                            {"partitioner", "murmur2_random"},
-                            {"linger.ms", "5"},
-                            {"acks", "all"},
-                            {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "producer conf %s: %s\n", props[i][0], err);
-      rd_kafka_conf_destroy(c);
-      return NULL;
-    }
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "producer: %s\n", err);
-    rd_kafka_conf_destroy(c);
-  }
-  return rk;
+  return eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
 }
 
 /* Delivery reports run on this thread (poll/flush), so no locking. */
 static void produce_one(rb_t *t, int topic, const char *key, const char *value) {
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        t->producer, RD_KAFKA_V_TOPIC(topic_names[topic]), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(t->producer, 10);
-      continue;
-    }
-    assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
-    break;
-  }
+  assert_int_equal(
+      eh_produce(t->producer, topic_names[topic], key, strlen(key), value, strlen(value), 0, NULL),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_poll(t->producer, 0);
 }
 
@@ -172,7 +138,7 @@ static void produce_events(rb_t *t, int phase, int n) {
   uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)phase;
   for (int i = 0; i < n; i++) {
     int k, kind; /* 0 x, 1 y, 2 z */
-    uint64_t r = rng_next(&s);
+    uint64_t r = eh_rng_next(&s);
     if (phase == 1 && i < 2 * NEV_KEYS) {
       k = i % NEV_KEYS;
       kind = i < NEV_KEYS ? 0 : 1;
@@ -198,7 +164,7 @@ static void produce_events(rb_t *t, int phase, int n) {
 static void produce_orders(rb_t *t, int phase, int n) {
   uint64_t s = 0x2545f4914f6cdd1dull * (uint64_t)phase + 7u;
   for (int i = 0; i < n; i++) {
-    uint64_t r = rng_next(&s);
+    uint64_t r = eh_rng_next(&s);
     int city = (int)(r % NCITIES);
     if (phase == 1 && i < NCITIES) city = i; /* every city has a record */
     int country = city / 3;
@@ -256,37 +222,15 @@ static int teardown(void **state) {
   }
   eh_proc_kill(&t->kafka, SIGTERM, 5000);
   eh_http_destroy(t->http);
-  if (getenv("EDDY_E2E_KEEP"))
-    fprintf(stderr, "kept %s\n", t->dir);
-  else
-    eh_rm_rf(t->dir);
+  eh_keep_or_rm(t->dir);
   free(t);
   return 0;
 }
 
 /* ---- processes ---- */
 
-static const char *eddy_bin(void) {
-  const char *b = getenv("EDDY_BIN");
-  if (!b || !*b) fail_msg("EDDY_BIN is not set (ctest sets it)");
-  return b;
-}
-
 static void write_config(rb_t *t, const char *bootstrap, const char *views) {
-  char text[4096];
-  snprintf(text, sizeof(text),
-           "app: " APP "\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  session.timeout.ms: 6000\n"
-           "  fetch.wait.max.ms: 10\n"
-           "http: { listen: \"127.0.0.1:%d\" }\n"
-           "data_dir: %s\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "%s",
-           bootstrap, t->http_port, t->data_dir, views);
-  assert_int_equal(eh_write_file(t->config_path, text), 0);
+  eh_write_config(t->config_path, APP, bootstrap, t->http_port, t->data_dir, views);
 }
 
 /* dev-kafka creates the topics the config needs (sources and repartition
@@ -294,13 +238,8 @@ static void write_config(rb_t *t, const char *bootstrap, const char *views) {
  * placeholder bootstrap first, the real one once the cluster runs. */
 static void start_kafka(rb_t *t, const char *views) {
   write_config(t, "127.0.0.1:1", views);
-  char *argv[] = {(char *)eddy_bin(), "dev-kafka", "--partitions", "4", "--config",
-                  t->config_path,     NULL};
-  assert_int_equal(eh_proc_spawn(&t->kafka, t->dir, "dev-kafka", argv), 0);
-  if (eh_proc_first_line(&t->kafka, t->bootstrap, sizeof(t->bootstrap), 20000) != 0)
-    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
-  if (!eh_contains(t->bootstrap, "127.0.0.1:"))
-    fail_msg("unexpected bootstrap line '%s'", t->bootstrap);
+  char *args[] = {"--config", t->config_path, NULL};
+  eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof(t->bootstrap));
   write_config(t, t->bootstrap, views);
   t->producer = make_producer(t);
   assert_non_null(t->producer);
@@ -315,19 +254,7 @@ static void start_serve(rb_t *t) {
   char err_path[600];
   snprintf(err_path, sizeof(err_path), "%s/serve.err", t->dir);
   t->log_from = file_size(err_path);
-  char *argv[] = {(char *)eddy_bin(), "serve", t->config_path, NULL};
-  assert_int_equal(eh_proc_spawn(&t->serve, t->dir, "serve", argv), 0);
-  char url[256];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", t->http_port);
-  int64_t deadline = eh_now_ms() + 30000;
-  for (;;) {
-    int st = eh_http_get(t->http, url, 1000, NULL, NULL);
-    if (st == 200) return;
-    if (!eh_proc_alive(&t->serve))
-      fail_msg("eddy serve exited (code %d) before /healthz answered", eh_proc_wait(&t->serve, 0));
-    if (eh_now_ms() > deadline) fail_msg("GET /healthz: no 200 within 30 s (last status %d)", st);
-    eh_sleep_ms(50);
-  }
+  eh_start_serve(&t->serve, t->dir, t->config_path, t->http, t->http_port);
 }
 
 static void stop_serve(rb_t *t) {
@@ -362,10 +289,7 @@ static int definition_changed_lines(rb_t *t, const char *view) {
 /* ---- HTTP checks ---- */
 
 static void key_url(rb_t *t, const char *view, const char *key, char *url, size_t cap) {
-  char *esc = eh_url_escape(t->http, key, strlen(key));
-  assert_non_null(esc);
-  snprintf(url, cap, "http://127.0.0.1:%d/v1/views/%s/keys/%s", t->http_port, view, esc);
-  free(esc);
+  eh_key_url(t->http, t->http_port, view, key, NULL, url, cap);
 }
 
 /* Integer column @p col of a value; fails if missing. */
@@ -448,12 +372,7 @@ static void check_events(rb_t *t, const char *view, const int64_t want[NEV]) {
 }
 
 static void repart_watermarks(rb_t *t, int64_t hi[NPART]) {
-  for (int p = 0; p < NPART; p++) {
-    int64_t lo;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(t->producer, REPART_TOPIC, p, &lo, &hi[p], 5000);
-    if (err) fail_msg("watermarks of %s[%d]: %s", REPART_TOPIC, p, rd_kafka_err2str(err));
-  }
+  eh_watermarks(t->producer, REPART_TOPIC, NPART, hi);
 }
 
 static int64_t repart_total(rb_t *t) {
@@ -508,14 +427,7 @@ static void check_c(rb_t *t, const char *const *keys, int nkeys, const int64_t *
       }
     }
     int64_t now = eh_now_ms();
-    if (ok && stable_since >= 0 && memcmp(hi, hi_prev, sizeof(hi)) == 0) {
-      if (now - stable_since >= 1000) break;
-    } else if (ok) {
-      stable_since = now;
-      memcpy(hi_prev, hi, sizeof(hi));
-    } else {
-      stable_since = -1;
-    }
+    if (eh_stable_for(ok, hi, hi_prev, NPART, &stable_since, now, 1000)) break;
     if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died; last: %s", last);
     if (now > deadline) fail_msg("view c not exact within %d s; last: %s", CATCHUP_MS / 1000, last);
     eh_sleep_ms(50);
@@ -639,23 +551,6 @@ static void test_repartitioned_change(void **state) {
 
 /* ---- 3. eddy reset of a repartitioned view ---- */
 
-static int run_reset(rb_t *t, char **out, char **err) {
-  char *argv[] = {(char *)eddy_bin(), "reset", "--config", t->config_path, "--view", "c", NULL};
-  eh_proc_t p;
-  assert_int_equal(eh_proc_spawn(&p, t->dir, "reset", argv), 0);
-  int rc = eh_proc_wait(&p, 60000);
-  if (rc < 0) {
-    eh_proc_kill(&p, SIGKILL, 0);
-    fail_msg("eddy reset still running after 60 s");
-  }
-  *out = eh_read_file(p.out_path, NULL);
-  *err = eh_read_file(p.err_path, NULL);
-  assert_non_null(*out);
-  assert_non_null(*err);
-  fprintf(stderr, "  eddy reset c: exit %d\n%s%s", rc, *out, *err);
-  return rc;
-}
-
 static void test_repartitioned_reset(void **state) {
   rb_t *t = *state;
   start_kafka(t, views_country);
@@ -667,7 +562,7 @@ static void test_repartitioned_reset(void **state) {
   int64_t hi[NPART];
   repart_watermarks(t, hi);
   char *out, *err;
-  int rc = run_reset(t, &out, &err);
+  int rc = eh_run_reset(t->dir, "reset", t->config_path, "c", &out, &err);
   if (rc != 0) fail_msg("eddy reset --view c: exit %d, want 0", rc);
   if (!eh_contains(out, "removed") || !eh_contains(out, APP ".c"))
     fail_msg("eddy reset's stdout lacks the removal or the group: %s", out);

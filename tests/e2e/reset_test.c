@@ -64,23 +64,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static rd_kafka_t *make_producer(rt_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {{"bootstrap.servers", t->bootstrap},
-                            {"partitioner", "murmur2_random"},
-                            {"linger.ms", "5"},
-                            {"acks", "all"},
-                            {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(c);
-      return NULL;
-    }
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-  if (!rk) rd_kafka_conf_destroy(c);
-  return rk;
+  return eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
 }
 
 /* Produces @p n records, key i*7 % NKEYS style, and counts them. Delivery
@@ -90,18 +74,9 @@ static void produce(rt_t *t, int phase, int n) {
     int k = (int)(((uint64_t)i * 7919u + (uint64_t)phase * 31u) % NKEYS);
     char val[64];
     snprintf(val, sizeof(val), "phase %d record %d", phase, i);
-    for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          t->producer, RD_KAFKA_V_TOPIC("clicks"), RD_KAFKA_V_KEY(t->keys[k], strlen(t->keys[k])),
-          RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(t->producer, 10);
-        continue;
-      }
-      assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
-      break;
-    }
+    assert_int_equal(eh_produce(t->producer, "clicks", t->keys[k], strlen(t->keys[k]), val,
+                                strlen(val), 0, NULL),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
     t->count[k]++;
     rd_kafka_poll(t->producer, 0);
   }
@@ -137,82 +112,29 @@ static int teardown(void **state) {
   if (t->producer) rd_kafka_destroy(t->producer);
   eh_proc_kill(&t->kafka, SIGTERM, 5000);
   eh_http_destroy(t->http);
-  if (getenv("EDDY_E2E_KEEP"))
-    fprintf(stderr, "kept %s\n", t->dir);
-  else
-    eh_rm_rf(t->dir);
+  eh_keep_or_rm(t->dir);
   free(t);
   return 0;
 }
 
 /* ---- processes ---- */
 
-static const char *eddy_bin(void) {
-  const char *b = getenv("EDDY_BIN");
-  if (!b || !*b) fail_msg("EDDY_BIN is not set (ctest sets it)");
-  return b;
-}
-
 static void start_kafka(rt_t *t) {
-  char *argv[] = {(char *)eddy_bin(), "dev-kafka", "--partitions", "4", "--topic", "clicks", NULL};
-  assert_int_equal(eh_proc_spawn(&t->kafka, t->dir, "dev-kafka", argv), 0);
-  if (eh_proc_first_line(&t->kafka, t->bootstrap, sizeof(t->bootstrap), 20000) != 0)
-    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
+  char *args[] = {"--topic", "clicks", NULL};
+  eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof(t->bootstrap));
 }
 
 static void write_config(rt_t *t) {
-  char text[2048];
   t->http_port = eh_free_port();
   assert_true(t->http_port > 0);
-  snprintf(text, sizeof(text),
-           "app: e2e\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  session.timeout.ms: 6000\n"
-           "  fetch.wait.max.ms: 10\n"
-           "http: { listen: \"127.0.0.1:%d\" }\n"
-           "data_dir: %s\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "  hits:  { from: clicks, format: string, aggregate: count }\n"
-           "  other: { from: clicks, format: string, aggregate: count }\n",
-           t->bootstrap, t->http_port, t->data_dir);
   snprintf(t->config_path, sizeof(t->config_path), "%s/eddy.yaml", t->dir);
-  assert_int_equal(eh_write_file(t->config_path, text), 0);
+  eh_write_config(t->config_path, "e2e", t->bootstrap, t->http_port, t->data_dir,
+                  "  hits:  { from: clicks, format: string, aggregate: count }\n"
+                  "  other: { from: clicks, format: string, aggregate: count }\n");
 }
 
 static void start_serve(rt_t *t) {
-  char *argv[] = {(char *)eddy_bin(), "serve", t->config_path, NULL};
-  assert_int_equal(eh_proc_spawn(&t->serve, t->dir, "serve", argv), 0);
-  char url[256];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", t->http_port);
-  int64_t deadline = eh_now_ms() + 30000;
-  while (eh_http_get(t->http, url, 1000, NULL, NULL) != 200) {
-    if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve exited before /healthz answered");
-    if (eh_now_ms() > deadline) fail_msg("GET /healthz: no 200 within 30 s");
-    eh_sleep_ms(50);
-  }
-}
-
-/* Runs `eddy reset` with @p config and @p view; returns its exit code and
- * its stdout and stderr (caller frees). */
-static int run_reset(rt_t *t, const char *name, const char *config, const char *view, char **out,
-                     char **err) {
-  char *argv[] = {(char *)eddy_bin(), "reset",      "--config", (char *)config,
-                  "--view",           (char *)view, NULL};
-  eh_proc_t p;
-  assert_int_equal(eh_proc_spawn(&p, t->dir, name, argv), 0);
-  int rc = eh_proc_wait(&p, 60000);
-  if (rc < 0) {
-    eh_proc_kill(&p, SIGKILL, 0);
-    fail_msg("eddy reset (%s) still running after 60 s", name);
-  }
-  *out = eh_read_file(p.out_path, NULL);
-  *err = eh_read_file(p.err_path, NULL);
-  assert_non_null(*out);
-  assert_non_null(*err);
-  fprintf(stderr, "  eddy reset %s: exit %d\n%s%s", view, rc, *out, *err);
-  return rc;
+  eh_start_serve(&t->serve, t->dir, t->config_path, t->http, t->http_port);
 }
 
 /* ---- checks ---- */
@@ -305,7 +227,7 @@ static void test_reset_rebuilds(void **state) {
 
   /* while the server runs: refused, nothing removed, the server unharmed */
   char *out, *err;
-  int rc = run_reset(t, "reset-running", t->config_path, "hits", &out, &err);
+  int rc = eh_run_reset(t->dir, "reset-running", t->config_path, "hits", &out, &err);
   assert_int_equal(rc, 1);
   assert_true(eh_contains(err, "active member"));
   free(out);
@@ -321,14 +243,14 @@ static void test_reset_rebuilds(void **state) {
     assert_int_equal(off[p], t->end[p]);
 
   /* an unknown view: exit 2, the views listed, nothing touched */
-  rc = run_reset(t, "reset-unknown", t->config_path, "nosuch", &out, &err);
+  rc = eh_run_reset(t->dir, "reset-unknown", t->config_path, "nosuch", &out, &err);
   assert_int_equal(rc, 2);
   assert_true(eh_contains(err, "nosuch") && eh_contains(err, "hits") && eh_contains(err, "other"));
   free(out);
   free(err);
 
   /* the reset */
-  rc = run_reset(t, "reset-hits", t->config_path, "hits", &out, &err);
+  rc = eh_run_reset(t->dir, "reset-hits", t->config_path, "hits", &out, &err);
   assert_int_equal(rc, 0);
   assert_true(eh_contains(out, "removed") && eh_contains(out, "e2e.hits"));
   free(out);

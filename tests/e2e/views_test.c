@@ -158,11 +158,6 @@ typedef struct {
 
 /* ---- small utilities ---- */
 
-static uint64_t rng_next(uint64_t *s) {
-  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-  return *s >> 33;
-}
-
 static int32_t part_of(const char *key) { return ed_partition_for_key(key, strlen(key), NPART); }
 
 static int topic_index(const char *name) {
@@ -204,46 +199,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static rd_kafka_t *make_producer(vt_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {{"bootstrap.servers", t->bootstrap},
-                            {"partitioner", "murmur2_random"},
-                            {"linger.ms", "5"},
-                            {"acks", "all"},
-                            {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "producer conf %s: %s\n", props[i][0], err);
-      rd_kafka_conf_destroy(c);
-      return NULL;
-    }
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "producer: %s\n", err);
-    rd_kafka_conf_destroy(c);
-  }
-  return rk;
+  return eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
 }
 
 /* Produces one record; @p value NULL is a tombstone, @p ts 0 means now. */
 static int produce(vt_t *t, int topic, const char *key, const char *value, int64_t ts,
                    dr_slot_t *slot) {
-  size_t klen = key ? strlen(key) : 0;
-  size_t vlen = value ? strlen(value) : 0;
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        t->producer, RD_KAFKA_V_TOPIC(topic_names[topic]), RD_KAFKA_V_KEY(key, klen),
-        RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(t->producer, 10);
-      continue;
-    }
-    rd_kafka_poll(t->producer, 0);
-    return err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
-  }
+  int err = eh_produce(t->producer, topic_names[topic], key, key ? strlen(key) : 0, value,
+                       value ? strlen(value) : 0, ts, slot);
+  rd_kafka_poll(t->producer, 0);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
 static void flush_ok(vt_t *t) {
@@ -282,11 +247,11 @@ typedef struct {
 
 static void gen_order(int phase, int i, order_t *o) {
   uint64_t s = (uint64_t)phase * 1000003u + (uint64_t)i * 7919u + 5u;
-  rng_next(&s);
-  uint64_t k = rng_next(&s) % 100;
-  o->country = (int)(rng_next(&s) % NCOUNTRIES);
-  o->customer = (int)(rng_next(&s) % NCUSTOMERS);
-  int q = 1 + (int)(rng_next(&s) % 4000); /* amount = q / 4: exact in binary */
+  eh_rng_next(&s);
+  uint64_t k = eh_rng_next(&s) % 100;
+  o->country = (int)(eh_rng_next(&s) % NCOUNTRIES);
+  o->customer = (int)(eh_rng_next(&s) % NCUSTOMERS);
+  int q = 1 + (int)(eh_rng_next(&s) % 4000); /* amount = q / 4: exact in binary */
   o->amount = q / 4.0;
   char amount[32];
   if (q % 4 == 0)
@@ -532,12 +497,6 @@ static void fmt_wins(const win_t *w, size_t n, char *out, size_t cap) {
 
 /* ---- setup / teardown ---- */
 
-static const char *eddy_bin(void) {
-  const char *b = getenv("EDDY_BIN");
-  if (!b || !*b) fail_msg("EDDY_BIN is not set (ctest sets it)");
-  return b;
-}
-
 static int group_setup(void **state) {
   vt_t *t = calloc(1, sizeof(*t));
   if (!t) return -1;
@@ -569,99 +528,66 @@ static int group_teardown(void **state) {
   }
   eh_proc_kill(&t->kafka, SIGTERM, 5000);
   eh_http_destroy(t->http);
-  if (getenv("EDDY_E2E_KEEP"))
-    fprintf(stderr, "kept %s\n", t->dir);
-  else
-    eh_rm_rf(t->dir);
+  eh_keep_or_rm(t->dir);
   pthread_mutex_destroy(&t->mu);
   free(t);
   return 0;
 }
 
 static void write_config(vt_t *t, const char *bootstrap) {
-  char text[4096];
-  snprintf(text, sizeof(text),
-           "app: " APP "\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  session.timeout.ms: 6000\n"
-           "  fetch.wait.max.ms: 10\n"
-           "http: { listen: \"127.0.0.1:%d\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "  by_country:\n"
-           "    from: orders\n"
-           "    key: customer.country\n"
-           "    where: status == \"paid\"\n"
-           "    aggregate: { orders: count, revenue: sum(amount), biggest: max(amount),\n"
-           "                 avg_order: avg(amount), customers: count_distinct(customer.id) }\n"
-           "  clicks_per_min:\n"
-           "    from: clicks\n"
-           "    window: { type: tumbling, size: 1m, grace: 10s }\n"
-           "    aggregate: count\n"
-           "  clicks_hop:\n"
-           "    from: clicks\n"
-           "    window: { type: hopping, size: 1m, advance: 20s, grace: 10s }\n"
-           "    aggregate: count\n"
-           "  sessions:\n"
-           "    from: sessions\n"
-           "    window: { type: session, gap: 30s, grace: 2m }\n"
-           "    aggregate: count\n"
-           "  users:\n"
-           "    from: users\n"
-           "    aggregate: latest\n"
-           "    to: users-out\n"
-           "  dl:\n"
-           "    from: payments\n"
-           "    where: kind != \"test\"\n"
-           "    aggregate: { n: count, total: sum(amount) }\n"
-           "    on_error: dead_letter\n"
-           "  totals:\n"
-           "    from: payments\n"
-           "    aggregate: { n: count, total: sum(amount) }\n"
-           "    to: totals-out\n",
-           bootstrap, t->http_port, t->dir);
-  assert_int_equal(eh_write_file(t->config_path, text), 0);
+  char data_dir[512];
+  snprintf(data_dir, sizeof(data_dir), "%s/data", t->dir);
+  eh_write_config(
+      t->config_path, APP, bootstrap, t->http_port, data_dir,
+      "  by_country:\n"
+      "    from: orders\n"
+      "    key: customer.country\n"
+      "    where: status == \"paid\"\n"
+      "    aggregate: { orders: count, revenue: sum(amount), biggest: max(amount),\n"
+      "                 avg_order: avg(amount), customers: count_distinct(customer.id) }\n"
+      "  clicks_per_min:\n"
+      "    from: clicks\n"
+      "    window: { type: tumbling, size: 1m, grace: 10s }\n"
+      "    aggregate: count\n"
+      "  clicks_hop:\n"
+      "    from: clicks\n"
+      "    window: { type: hopping, size: 1m, advance: 20s, grace: 10s }\n"
+      "    aggregate: count\n"
+      "  sessions:\n"
+      "    from: sessions\n"
+      "    window: { type: session, gap: 30s, grace: 2m }\n"
+      "    aggregate: count\n"
+      "  users:\n"
+      "    from: users\n"
+      "    aggregate: latest\n"
+      "    to: users-out\n"
+      "  dl:\n"
+      "    from: payments\n"
+      "    where: kind != \"test\"\n"
+      "    aggregate: { n: count, total: sum(amount) }\n"
+      "    on_error: dead_letter\n"
+      "  totals:\n"
+      "    from: payments\n"
+      "    aggregate: { n: count, total: sum(amount) }\n"
+      "    to: totals-out\n");
 }
 
 static void start_kafka(vt_t *t) {
   /* dev-kafka reads only the views from the config: write it with a
    * placeholder bootstrap first, the real one once the cluster runs. */
   write_config(t, "127.0.0.1:1");
-  char *argv[] = {(char *)eddy_bin(), "dev-kafka", "--partitions", "4", "--config",
-                  t->config_path,     NULL};
-  assert_int_equal(eh_proc_spawn(&t->kafka, t->dir, "dev-kafka", argv), 0);
-  if (eh_proc_first_line(&t->kafka, t->bootstrap, sizeof(t->bootstrap), 20000) != 0)
-    fail_msg("eddy dev-kafka printed no bootstrap line within 20 s");
-  if (!eh_contains(t->bootstrap, "127.0.0.1:"))
-    fail_msg("unexpected bootstrap line '%s'", t->bootstrap);
+  char *args[] = {"--config", t->config_path, NULL};
+  eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof(t->bootstrap));
   write_config(t, t->bootstrap);
 }
 
 static void start_serve(vt_t *t) {
-  char *argv[] = {(char *)eddy_bin(), "serve", t->config_path, NULL};
-  assert_int_equal(eh_proc_spawn(&t->serve, t->dir, "serve", argv), 0);
-  char url[256];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", t->http_port);
-  int64_t deadline = eh_now_ms() + 30000;
-  for (;;) {
-    int st = eh_http_get(t->http, url, 1000, NULL, NULL);
-    if (st == 200) return;
-    if (!eh_proc_alive(&t->serve))
-      fail_msg("eddy serve exited (code %d) before /healthz answered", eh_proc_wait(&t->serve, 0));
-    if (eh_now_ms() > deadline) fail_msg("GET /healthz: no 200 within 30 s (last status %d)", st);
-    eh_sleep_ms(50);
-  }
+  eh_start_serve(&t->serve, t->dir, t->config_path, t->http, t->http_port);
 }
 
 static void key_url(vt_t *t, const char *view, const char *key, const char *query, char *url,
                     size_t cap) {
-  char *esc = eh_url_escape(t->http, key, strlen(key));
-  assert_non_null(esc);
-  snprintf(url, cap, "http://127.0.0.1:%d/v1/views/%s/keys/%s%s%s", t->http_port, view, esc,
-           query && *query ? "?" : "", query ? query : "");
-  free(esc);
+  eh_key_url(t->http, t->http_port, view, key, query, url, cap);
 }
 
 /* ---- producing the phase-1 data set ---- */
@@ -1359,12 +1285,7 @@ static void test_output_topic(void **state) {
 /* ---- by_country and users: checks used before and after the kill ---- */
 
 static void repart_watermarks(vt_t *t, int64_t hi[NPART]) {
-  for (int p = 0; p < NPART; p++) {
-    int64_t lo;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(t->producer, REPART_TOPIC, p, &lo, &hi[p], 5000);
-    if (err) fail_msg("watermarks of %s[%d]: %s", REPART_TOPIC, p, rd_kafka_err2str(err));
-  }
+  eh_watermarks(t->producer, REPART_TOPIC, NPART, hi);
 }
 
 /* Compares one by_country answer with the expectation; NULL if equal, else
@@ -1438,14 +1359,7 @@ static void check_countries(vt_t *t) {
       }
     }
     int64_t now = eh_now_ms();
-    if (ok && stable_since >= 0 && memcmp(hi, hi_prev, sizeof(hi)) == 0) {
-      if (now - stable_since >= 1000) break;
-    } else if (ok) {
-      stable_since = now;
-      memcpy(hi_prev, hi, sizeof(hi));
-    } else {
-      stable_since = -1;
-    }
+    if (eh_stable_for(ok, hi, hi_prev, NPART, &stable_since, now, 1000)) break;
     if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died; last: %s", last);
     if (now > deadline)
       fail_msg("by_country not exact within %d s; last: %s", CATCHUP_MS / 1000, last);

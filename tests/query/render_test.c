@@ -1,6 +1,5 @@
 /* Unit tests for query/render.c: key answers rendered from real LMDB stores
  * holding encoded aggregate states, without an engine or Kafka. */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 #include "store/store.h"
 #include "streams/agg.h"
 #include "streams/window.h"
+#include "tests/streams/driver_util.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -29,18 +29,10 @@ typedef struct {
   ed_buf_t arena;
 } fx_t;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state) {
   fx_t *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/eddy-render-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
+  du_mkdtemp(f->dir, sizeof f->dir, "render");
   ed_store_opts_t o = {.map_size = MiB, .no_sync = 1};
   char err[256] = "";
   if (ed_store_open(f->dir, &o, &f->s, err, sizeof err) != ED_OK) fail_msg("open: %s", err);
@@ -55,7 +47,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fx_t *f = *state;
   ed_store_close(f->s);
-  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  du_rmtree(f->dir);
   ed_buf_fini(&f->out);
   ed_buf_fini(&f->arena);
   free(f);

@@ -312,7 +312,39 @@ static void test_kafka_and_http(void **state) {
   expect_err(BASE "http:\n  advertised_url: shop:8080\n",
              ":5: http.advertised_url: expected an http:// or https:// URL, got 'shop:8080'");
   expect_err(BASE "http:\n  port: 8080\n",
-             ":5: http.port: unknown key (expected listen or advertised_url)");
+             ":5: http.port: unknown key (expected listen, advertised_url, tls, ready_max_lag "
+             "or threads)");
+  expect_err(BASE "http:\n  tls: { cert: c.pem }\n", ":5: http.tls.key: missing (required)");
+  expect_err(BASE "http:\n  tls: { key: k.pem }\n", ":5: http.tls.cert: missing (required)");
+  expect_err(BASE "http:\n  tls: c.pem\n",
+             ":5: http.tls: expected a mapping (cert, key), got a scalar");
+  expect_err(BASE "http:\n  tls: { cert: c, key: k, ca: x }\n",
+             ":5: http.tls.ca: unknown key (expected cert or key)");
+  expect_err(BASE "http:\n  ready_max_lag: -1\n",
+             ":5: http.ready_max_lag: expected an integer 0..999999999, got '-1'");
+  expect_err(BASE "http:\n  threads: 0\n", ":5: http.threads: expected an integer 1..64, got '0'");
+  expect_err(BASE "http:\n  threads: 65\n",
+             ":5: http.threads: expected an integer 1..64, got '65'");
+}
+
+/* http.tls, http.ready_max_lag and http.threads, and their defaults. */
+static void test_http_keys(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "views:\n  v:\n    from: t\n    aggregate: count\n");
+  assert_null(c->http_tls_cert);
+  assert_null(c->http_tls_key);
+  assert_int_equal(c->http_ready_max_lag, 1000);
+  assert_int_equal(c->http_threads, 1);
+  ed_config_free(c);
+  c = load_ok(BASE "http:\n  listen: 127.0.0.1:8443\n  tls: { cert: /c.pem, key: /k.pem }\n"
+                   "  ready_max_lag: 0\n  threads: 4\n"
+                   "views:\n  v:\n    from: t\n    aggregate: count\n");
+  assert_string_equal(c->http_tls_cert, "/c.pem");
+  assert_string_equal(c->http_tls_key, "/k.pem");
+  assert_int_equal(c->http_ready_max_lag, 0);
+  assert_int_equal(c->http_threads, 4);
+  assert_string_equal(c->http_advertised_url, "https://localhost:8443");
+  ed_config_free(c);
 }
 
 #define VIEW_HEAD BASE "data_dir: /tmp\nviews:\n  user_views:\n    from: pageviews\n"
@@ -735,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_app),
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_kafka_and_http),
+      cmocka_unit_test(test_http_keys),
       cmocka_unit_test(test_views),
       cmocka_unit_test(test_expressions),
       cmocka_unit_test(test_aggregate_kinds),

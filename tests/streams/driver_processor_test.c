@@ -4,7 +4,6 @@
  * chain (filter, map, select_key, group_by_key, count, to) that
  * repartitions through an internal topic. */
 #include <ctype.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +21,8 @@
 #include "streams/testdriver.h"
 #include "streams/topology.h"
 
+#include "tests/streams/driver_util.h"
+
 /* ---- fixture ---- */
 
 /* What the custom processor's callbacks saw, across its instances. */
@@ -36,18 +37,10 @@ typedef struct {
   probe_t probe;
 } fx_t;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state) {
   fx_t *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/eddy-drvproc-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
+  du_mkdtemp(f->dir, sizeof f->dir, "drvproc");
   *state = f;
   return 0;
 }
@@ -55,7 +48,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fx_t *f = *state;
   ed_test_driver_destroy(f->d);
-  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  du_rmtree(f->dir);
   free(f);
   return 0;
 }
@@ -65,27 +58,8 @@ static void pipe_s(fx_t *f, const char *topic, const char *key, const char *val,
       ed_test_driver_pipe(f->d, topic, key, strlen(key), val, val ? strlen(val) : 0, ts), ED_OK);
 }
 
-static void commit(fx_t *f) {
-  char err[512] = "";
-  if (ed_test_driver_commit(f->d, err, sizeof err) != ED_OK) fail_msg("commit: %s", err);
-}
-
-static void expect_out_at(int line, fx_t *f, size_t i, const char *topic, const char *key,
-                          const char *value, int64_t ts) {
-  const ed_test_record_t *r = ed_test_driver_output(f->d, i);
-  if (r == NULL)
-    fail_msg("line %d: no output record %zu (%zu captured)", line, i,
-             ed_test_driver_output_count(f->d));
-  char got[1024], want[1024];
-  snprintf(got, sizeof got, "%s key=%.*s value=%.*s ts=%lld", r->topic, (int)r->key_len,
-           r->key ? (const char *)r->key : "", r->value ? (int)r->value_len : 6,
-           r->value ? (const char *)r->value : "(null)", (long long)r->timestamp);
-  snprintf(want, sizeof want, "%s key=%s value=%s ts=%lld", topic, key, value ? value : "(null)",
-           (long long)ts);
-  if (strcmp(got, want) != 0)
-    fail_msg("line %d: output %zu:\nexpected %s\n     got %s", line, i, want, got);
-}
-#define expect_out(...) expect_out_at(__LINE__, __VA_ARGS__)
+/* Captured output record @p i (du_expect_out_at). */
+#define expect_out(f, ...) du_expect_out(f->d, __VA_ARGS__)
 
 /* The raw committed value of @p key in store @p store, partition @p p, as
  * a string ("" when absent). */
@@ -224,7 +198,7 @@ static void test_processor(void **state) {
   char v[64];
   stored(f, "seen", 0, "a", v, sizeof v);
   assert_string_equal(v, ""); /* not committed yet */
-  commit(f);
+  du_commit(f->d);
   stored(f, "seen", 0, "a", v, sizeof v);
   assert_string_equal(v, "7");
   stored(f, "seen", 0, "b", v, sizeof v);
@@ -274,7 +248,7 @@ static void test_processor_partitions(void **state) {
   expect_out(f, i++, "text-out", "d", "D2#2", 10000);
   expect_out(f, i++, "text-out", "tick", "stream t=10000 st=10000 p=1", 10000);
   assert_int_equal(ed_test_driver_output_count(f->d), i);
-  commit(f);
+  du_commit(f->d);
   char v[64];
   stored(f, "seen", 1, "d", v, sizeof v);
   assert_string_equal(v, "2");
@@ -361,7 +335,7 @@ static void test_dsl(void **state) {
   }
   assert_int_equal(ed_test_driver_output_count(f->d), 0); /* the repartition topic is internal */
   assert_int_equal(stored_count(f, 1, "apple"), -1);      /* not committed yet */
-  commit(f);
+  du_commit(f->d);
   int32_t pa = ed_test_driver_partition(f->d, "apple", 5);
   int32_t pp = ed_test_driver_partition(f->d, "pear", 4);
   int32_t pl = ed_test_driver_partition(f->d, "plum", 4);
