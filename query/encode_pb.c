@@ -196,6 +196,35 @@ int ed__query_error_pb(ed_buf_t *out, const char *code, const char *msg) {
   return pack(&e.base, out);
 }
 
+int ed__query_timeout_pb(ed_buf_t *out, const char *msg, const ed_query_position_t *pos,
+                         size_t n) {
+  Eddy__V1__Error e = EDDY__V1__ERROR__INIT;
+  e.code = (char *)"timeout";
+  e.message = (char *)msg;
+  Eddy__V1__Position *ps = calloc(n + 1, sizeof *ps);
+  Eddy__V1__Position **pp = calloc(n + 1, sizeof *pp);
+  if (ps == NULL || pp == NULL) {
+    free(ps);
+    free(pp);
+    out->failed = 1;
+    return ED_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    eddy__v1__position__init(&ps[i]);
+    ps[i].partition = pos[i].partition;
+    ps[i].offset = pos[i].offset;
+    ps[i].has_stream_time = pos[i].stream_time != INT64_MIN;
+    ps[i].stream_time = ps[i].has_stream_time ? pos[i].stream_time : 0;
+    pp[i] = &ps[i];
+  }
+  e.n_positions = n;
+  e.positions = pp;
+  int rc = pack(&e.base, out);
+  free(ps);
+  free(pp);
+  return rc;
+}
+
 int ed__query_encode_pb(const ed_query_result_t *res, ed_buf_t *out) {
   arena_t a = {0};
   int rc = ED_OK;

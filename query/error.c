@@ -51,3 +51,23 @@ int ed_query_error_encode(ed_buf_t *out, ed_query_enc_t enc, int status, const c
   free(z);
   return status;
 }
+
+int ed_query_timeout_encode(ed_buf_t *out, ed_query_enc_t enc, const char *msg,
+                            const ed_query_position_t *pos, size_t n) {
+  if (enc == ED_QUERY_PROTOBUF) {
+    ed__query_timeout_pb(out, msg, pos, n);
+    return 504;
+  }
+  ed_buf_puts(out, "{\"error\":{\"code\":\"timeout\",\"message\":");
+  ed_buf_append_json_string(out, msg, strlen(msg));
+  ed_buf_puts(out, "},\"positions\":[");
+  for (size_t i = 0; i < n; i++) {
+    ed_buf_printf(out, "%s{\"partition\":%d,\"offset\":%lld", i ? "," : "", (int)pos[i].partition,
+                  (long long)pos[i].offset);
+    if (pos[i].stream_time != INT64_MIN)
+      ed_buf_printf(out, ",\"stream_time\":%lld", (long long)pos[i].stream_time);
+    ed_buf_putc(out, '}');
+  }
+  ed_buf_puts(out, "]}");
+  return 504;
+}

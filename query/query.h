@@ -168,4 +168,17 @@ int ed_query_error(ed_buf_t *out, int status, const char *code, const char *fmt,
 int ed_query_error_encode(ed_buf_t *out, ed_query_enc_t enc, int status, const char *code,
                           const char *msg, size_t len);
 
+/* A position reached, for ed_query_timeout_encode(). */
+typedef struct {
+  int32_t partition;
+  int64_t offset;
+  int64_t stream_time; /* INT64_MIN: none yet */
+} ed_query_position_t;
+
+/* Appends a 504 "timeout" error carrying the positions reached (JSON:
+ * {"error":{..},"positions":[..]}; protobuf: Error with positions). Returns
+ * 504. */
+int ed_query_timeout_encode(ed_buf_t *out, ed_query_enc_t enc, const char *msg,
+                            const ed_query_position_t *pos, size_t n);
+
 #endif

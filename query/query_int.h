@@ -160,6 +160,8 @@ int ed__query_encode_pb(const ed_query_result_t *res, ed_buf_t *out);
 
 /* An Error message packed at the end of @p out (encode_pb.c). */
 int ed__query_error_pb(ed_buf_t *out, const char *code, const char *msg);
+int ed__query_timeout_pb(ed_buf_t *out, const char *msg, const ed_query_position_t *pos,
+                         size_t n);
 
 /* The views list (views.c). */
 void ed__query_views_json(ed_engine_t *e, ed_buf_t *out);

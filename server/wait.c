@@ -225,19 +225,6 @@ static void on_park_dispose(void *p) {
   if (pk->parked) unpark(pk->gate->w, pk);
 }
 
-static void append_positions(ed_buf_t *b, const ed_view_t *v, const ed__wait_pos_t *pos, size_t n) {
-  ed_buf_puts(b, "[");
-  for (size_t i = 0; i < n; i++) {
-    ed_view_position_t vp;
-    ed_view_position(v, pos[i].partition, &vp);
-    ed_buf_printf(b, "%s{\"partition\":%" PRId32 ",\"offset\":%" PRId64, i ? "," : "",
-                  pos[i].partition, vp.offset);
-    if (vp.stream_time != INT64_MIN) ed_buf_printf(b, ",\"stream_time\":%" PRId64, vp.stream_time);
-    ed_buf_puts(b, "}");
-  }
-  ed_buf_puts(b, "]");
-}
-
 /* 504 naming the partitions not reached, with the positions reached. */
 static void send_timeout(h2o_req_t *req, ed_buf_t *b, const ed_view_t *v, int64_t timeout_ms,
                          const ed__wait_pos_t *pos, size_t n) {
@@ -245,10 +232,12 @@ static void send_timeout(h2o_req_t *req, ed_buf_t *b, const ed_view_t *v, int64_
   size_t m = (size_t)snprintf(msg, sizeof msg,
                               "min_offset not reached within %" PRId64 " ms:", timeout_ms);
   int first = 1;
-  for (size_t i = 0; i < n && m < sizeof msg; i++) {
+  ed_query_position_t reached[ED_HTTP_WAIT_MAX_POS];
+  for (size_t i = 0; i < n; i++) {
     ed_view_position_t vp;
     ed_view_position(v, pos[i].partition, &vp);
-    if (vp.offset >= pos[i].offset) continue;
+    reached[i] = (ed_query_position_t){pos[i].partition, vp.offset, vp.stream_time};
+    if (vp.offset >= pos[i].offset || m >= sizeof msg) continue;
     m += (size_t)snprintf(msg + m, sizeof msg - m,
                           "%s partition %" PRId32 " reached offset %" PRId64 ", wanted %" PRId64
                           "%s",
@@ -256,18 +245,11 @@ static void send_timeout(h2o_req_t *req, ed_buf_t *b, const ed_view_t *v, int64_
                           vp.assigned ? "" : " (not assigned to this instance)");
     first = 0;
   }
-  if (ed__http_encoding(req) != ED_QUERY_JSON) {
-    /* protobuf's Error has no positions: the message names them */
-    ed__http_send_error(req, b, 504, "timeout", "%s", msg);
-    return;
-  }
+  ed_query_enc_t enc = ed__http_encoding(req);
   ed_buf_reset(b);
-  ed_buf_puts(b, "{\"error\":{\"code\":\"timeout\",\"message\":");
-  ed_buf_append_json_string(b, msg, strlen(msg));
-  ed_buf_puts(b, "},\"positions\":");
-  append_positions(b, v, pos, n);
-  ed_buf_puts(b, "}");
-  ed__http_send_json(req, 504, b);
+  ed_query_timeout_encode(b, enc, msg, reached, n);
+  ed__http_send(req, 504, enc == ED_QUERY_PROTOBUF ? "application/x-protobuf" : "application/json",
+                b->data, b->len);
 }
 
 static void on_timer(h2o_timeout_entry_t *entry) {
