@@ -2,7 +2,8 @@
  * GET /readyz: readiness. 200 "ready" once at least one partition is
  * assigned here and every assigned partition of every view is within
  * http.ready_max_lag records of its input's end (high watermark - next
- * offset); otherwise 503 with JSON naming the partitions behind. */
+ * offset), and the steps feeding a repartitioned view are as close to their
+ * inputs' ends; otherwise 503 with JSON naming what is behind. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -17,6 +18,16 @@ int ed__http_readiness(ed_engine_t *e, int64_t max_lag, ed_buf_t *out) {
   for (size_t i = 0; i < nv; i++) {
     ed_view_t *v = ed_engine_view_at(e, i);
     const char *name = ed_view_def(v)->name;
+    /* A repartitioned view is only as current as the step feeding it. */
+    int64_t up = ed_view_upstream_lag(v);
+    if (up < 0 || up > max_lag) {
+      ed_buf_puts(&list, behind++ ? ",{\"view\":" : "{\"view\":");
+      ed_buf_append_json_string(&list, name, strlen(name));
+      if (up >= 0)
+        ed_buf_printf(&list, ",\"upstream_lag\":%" PRId64 "}", up);
+      else
+        ed_buf_puts(&list, ",\"upstream_lag\":null}");
+    }
     for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
       ed_view_position_t pos;
       if (ed_view_position(v, p, &pos) != 0 || !pos.assigned) continue;

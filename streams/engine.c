@@ -219,3 +219,5 @@ void ed__engine_committed(ed_runner_t *r, ed_task_t *t, int64_t high) {
         e->listeners[k].fn(e->listeners[k].arg, v, p, t->committed[0]);
   }
 }
+
+int64_t ed_view_upstream_lag(const ed_view_t *v) { return atomic_load(&v->runner->upstream_lag); }

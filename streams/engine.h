@@ -114,6 +114,11 @@ typedef struct {
 /* Returns ED_OK, or ED_EINVAL for a partition out of range. */
 int ed_view_position(const ed_view_t *v, int32_t p, ed_view_position_t *out);
 
+/* For views fed through a repartition topic: how many records the steps
+ * before it (running here) are behind their inputs' ends, at most; 0 when
+ * there are none; -1 when not known yet. Refreshed every commit interval. */
+int64_t ed_view_upstream_lag(const ed_view_t *v);
+
 /* Called on a stream thread after each commit of a view's partition, with
  * the committed next input offset. Must be quick and thread-safe (e.g. wake
  * an event loop). */

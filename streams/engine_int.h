@@ -131,6 +131,7 @@ struct ed_runner {
   _Atomic int nbad;
   ed_ratelimit_t bad_log;
   ed_histogram_t commit_latency;
+  _Atomic int64_t upstream_lag; /* stateless tasks here: records behind; -1 unknown */
   int produce_failed; /* a sink record failed delivery since the last commit */
   ed_test_driver_t *driver; /* set: no Kafka; sinks go to the test driver */
 };

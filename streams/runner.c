@@ -511,15 +511,44 @@ static int64_t input_end(ed_runner_t *r, const ed_task_t *t) {
   return hi;
 }
 
+/* How far a stateless task is behind its inputs' ends: -1 if unknown. */
+static int64_t stateless_lag(ed_runner_t *r, const ed_task_t *t) {
+  int64_t worst = 0;
+  for (int k = 0; k < t->st->nsources; k++) {
+    const char *topic = r->topo->nodes[t->st->sources[k]].topic;
+    int64_t lo, hi, next = t->next_offset[k];
+    if (rd_kafka_get_watermark_offsets(r->consumer, topic, t->partition, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+      return -1;
+    if (next < 0) {
+      /* Nothing processed since the assignment: where the consumer is. */
+      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(l, topic, t->partition);
+      if (rd_kafka_position(r->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR) next = l->elems[0].offset;
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (next < 0 && hi > lo) return -1;
+    if (next >= 0 && hi - next > worst) worst = hi - next;
+  }
+  return worst;
+}
+
 /* Publishes where idle stateful tasks stand (their input end moves without
- * them committing anything). */
+ * them committing anything), and how far behind the stateless ones are. */
 static void refresh_positions(ed_runner_t *r) {
+  int64_t upstream = 0;
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int32_t p = 0; p < r->nparts[s]; p++) {
       ed_task_t *t = r->tasks[s][p];
-      if (t && t->active && t->store && !ed__task_has_changes(t))
-        ed__engine_committed(r, t, input_end(r, t));
+      if (t == NULL || !t->active) continue;
+      if (t->store && !ed__task_has_changes(t)) ed__engine_committed(r, t, input_end(r, t));
+      if (t->store == NULL && !r->driver && upstream >= 0) {
+        int64_t lag = stateless_lag(r, t);
+        upstream = lag < 0 ? -1 : lag > upstream ? lag : upstream;
+      }
     }
+  atomic_store(&r->upstream_lag, upstream);
 }
 
 /* The commit protocol: produce the changes of stores with an output topic,
