@@ -172,7 +172,7 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 static int get_int(ctx_t *cx, const yaml_node_t *n, const char *field, long lo, long hi, int *out) {
   char what[64];
   snprintf(what, sizeof what, "an integer %ld..%ld", lo, hi);
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, what, &s);
   if (rc != ED_OK) return rc;
   long v;
@@ -193,7 +193,7 @@ static long listen_port(const char *listen) {
 
 static int parse_app(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, "app", "a name [A-Za-z0-9_.-]+", &s);
   if (rc != ED_OK) return rc;
   if (!is_name(s)) return fail(cx, n, "app", "expected a name [A-Za-z0-9_.-]+, got '%s'", s);
@@ -313,7 +313,7 @@ static int parse_http(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const y
 
 static int parse_data_dir(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n) {
   (void)key;
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, "data_dir", "a directory", &s);
   return rc != ED_OK ? rc : set_str(cx, &c->data_dir, s);
 }
@@ -384,7 +384,7 @@ static int check_expr(ctx_t *cx, ed_paths_t *paths, const yaml_node_t *n, const 
 }
 
 static int parse_topic(ctx_t *cx, const yaml_node_t *n, const char *field, char **dst) {
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, "a topic name", &s);
   if (rc != ED_OK) return rc;
   if (!is_name(s) || strlen(s) > 249)
@@ -476,7 +476,7 @@ static int default_column(ctx_t *cx, const yaml_node_t *n, const char *field, ed
  * naming the column @p column or, when NULL, after the aggregate. */
 static int parse_agg(ctx_t *cx, ed_paths_t *paths, const yaml_node_t *n, const char *field,
                      const char *column, ed_agg_def_t *a) {
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, "an aggregate (" AGG_EXPECTED ")", &s);
   if (rc != ED_OK) return rc;
   const char *p = s;
@@ -613,7 +613,7 @@ static int parse_window(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const c
   subfield(sub, field, "type");
   const yaml_node_t *tn = map_get(cx, n, "type");
   if (tn == NULL) return fail(cx, n, sub, "missing (required: tumbling, hopping or session)");
-  const char *s;
+  const char *s = NULL;
   rc = get_scalar(cx, tn, sub, "tumbling, hopping or session", &s);
   if (rc != ED_OK) return rc;
   size_t t = 0;
@@ -674,7 +674,7 @@ static int view_to(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const char *
 
 static int view_format(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const char *field) {
   vc->format = n;
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, "json, string, int64 or double", &s);
   if (rc != ED_OK) return rc;
   if (ed_format_parse(s, &vc->def->format) != ED_OK)
@@ -685,7 +685,7 @@ static int view_format(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const ch
 /* key, where and timestamp: an expression, kept as text. */
 static int parse_expr_text(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const char *field,
                            char **dst) {
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, "an expression", &s);
   if (rc == ED_OK) rc = check_expr(cx, vc->paths, n, field, s, NULL);
   return rc != ED_OK ? rc : set_str(cx, dst, s);
@@ -705,7 +705,7 @@ static int view_timestamp(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const
 
 static int view_on_error(ctx_t *cx, view_ctx_t *vc, const yaml_node_t *n, const char *field) {
   static const ed_on_error_t all[] = {ED_ON_ERROR_SKIP, ED_ON_ERROR_DEAD_LETTER, ED_ON_ERROR_STOP};
-  const char *s;
+  const char *s = NULL;
   int rc = get_scalar(cx, n, field, "skip, dead_letter or stop", &s);
   if (rc != ED_OK) return rc;
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
