@@ -359,24 +359,29 @@ static void fingerprint_tag(const ed_runner_t *r, char *out, size_t cap) {
   snprintf(out, cap, "eddy:%016llx", (unsigned long long)r->topo->fingerprint);
 }
 
-/* Where a stateless task starts: the group's offset, unless it was
- * committed under another definition of the view, whose downstream state
- * is being rebuilt: then from the beginning. */
-static void stateless_start(ed_runner_t *r, rd_kafka_topic_partition_t *tp) {
-  tp->offset = RD_KAFKA_OFFSET_STORED;
+/* Stateless tasks start at the group's offsets, unless those were committed
+ * under another definition of the view, whose downstream state is being
+ * rebuilt: then from the beginning. One request for all of @p parts whose
+ * offset is RD_KAFKA_OFFSET_STORED. */
+static void check_generations(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
   if (r->topo->fingerprint == 0) return;
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, tp->topic, tp->partition);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+  for (int i = 0; i < parts->cnt; i++)
+    if (parts->elems[i].offset == RD_KAFKA_OFFSET_STORED)
+      rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition);
   char tag[32];
   fingerprint_tag(r, tag, sizeof tag);
-  if (rd_kafka_committed(r->consumer, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const rd_kafka_topic_partition_t *c = &l->elems[0];
-    if (c->offset >= 0 && c->metadata_size >= 5 && memcmp(c->metadata, "eddy:", 5) == 0 &&
-        (c->metadata_size != strlen(tag) || memcmp(c->metadata, tag, c->metadata_size) != 0)) {
+  if (l->cnt > 0 && rd_kafka_committed(r->consumer, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < l->cnt; i++) {
+      const rd_kafka_topic_partition_t *c = &l->elems[i];
+      if (c->offset < 0 || c->metadata_size < 5 || memcmp(c->metadata, "eddy:", 5) != 0 ||
+          (c->metadata_size == strlen(tag) && memcmp(c->metadata, tag, c->metadata_size) == 0))
+        continue;
       ed_log_warn("%s: %s[%d] was processed by another definition of the view: reprocessing "
                   "it from the beginning",
-                  r->topo->name, tp->topic, (int)tp->partition);
-      tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+                  r->topo->name, c->topic, (int)c->partition);
+      rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
     }
   }
   rd_kafka_topic_partition_list_destroy(l);
@@ -408,7 +413,7 @@ static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
     else if (t->store)
       tp->offset = RD_KAFKA_OFFSET_BEGINNING;
     else
-      stateless_start(r, tp);
+      tp->offset = RD_KAFKA_OFFSET_STORED; /* see check_generations() */
     if (next >= 0)
       ed_log_info("%s: assigned %s[%d], resuming at offset %lld", r->topo->name, tp->topic,
                   (int)tp->partition, (long long)next);
@@ -417,6 +422,7 @@ static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
                   t->store ? "no local state: reading from the beginning"
                            : "resuming at the group's committed offset");
   }
+  check_generations(r, parts);
   rd_kafka_resp_err_t kerr = rd_kafka_assign(r->consumer, parts);
   if (kerr) ed_log_error("%s: assign failed: %s", r->topo->name, rd_kafka_err2str(kerr));
   publish(r);
