@@ -38,12 +38,7 @@ static int scan_value(scanner_t *sc, int depth, const ed_json_field_t *fields, s
 
 static int scan_object(scanner_t *sc, int depth, const ed_json_field_t *fields, size_t nfields,
                        ed_json_val_t *out) {
-  sc->p++; /* '{' */
-  skip_ws(sc);
-  if (sc->p < sc->end && *sc->p == '}') {
-    sc->p++;
-    return ED_OK;
-  }
+  if (ed_json_lex_open(&sc->p, sc->end, '}')) return ED_OK;
   for (;;) {
     skip_ws(sc);
     if (sc->p >= sc->end || *sc->p != '"') return ED_EBADREC;
@@ -63,41 +58,18 @@ static int scan_object(scanner_t *sc, int depth, const ed_json_field_t *fields, 
       }
     }
     if (scan_value(sc, depth, NULL, 0, NULL, slot) != ED_OK) return ED_EBADREC;
-    skip_ws(sc);
-    if (sc->p >= sc->end) return ED_EBADREC;
-    if (*sc->p == ',') {
-      sc->p++;
-      continue;
-    }
-    if (*sc->p == '}') {
-      sc->p++;
-      return ED_OK;
-    }
-    return ED_EBADREC;
+    int rc = ed_json_lex_after(&sc->p, sc->end, '}');
+    if (rc != 0) return rc == 1 ? ED_OK : ED_EBADREC;
   }
 }
 
 static int scan_array(scanner_t *sc, int depth) {
-  sc->p++; /* '[' */
-  skip_ws(sc);
-  if (sc->p < sc->end && *sc->p == ']') {
-    sc->p++;
-    return ED_OK;
-  }
+  if (ed_json_lex_open(&sc->p, sc->end, ']')) return ED_OK;
   for (;;) {
     skip_ws(sc);
     if (scan_value(sc, depth, NULL, 0, NULL, NULL) != ED_OK) return ED_EBADREC;
-    skip_ws(sc);
-    if (sc->p >= sc->end) return ED_EBADREC;
-    if (*sc->p == ',') {
-      sc->p++;
-      continue;
-    }
-    if (*sc->p == ']') {
-      sc->p++;
-      return ED_OK;
-    }
-    return ED_EBADREC;
+    int rc = ed_json_lex_after(&sc->p, sc->end, ']');
+    if (rc != 0) return rc == 1 ? ED_OK : ED_EBADREC;
   }
 }
 

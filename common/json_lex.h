@@ -92,4 +92,25 @@ static inline int ed_json_lex_literal(const char **p, const char *end, const cha
   return ED_OK;
 }
 
+/* At '{' or '[': consumes it; returns 1 if the container is empty (the
+ * closing @p close consumed too), else 0. */
+static inline int ed_json_lex_open(const char **p, const char *end, char close) {
+  ++*p;
+  ed_json_lex_ws(p, end);
+  if (*p < end && **p == close) {
+    ++*p;
+    return 1;
+  }
+  return 0;
+}
+
+/* After a member or element: ',' (returns 0: another follows), the closing
+ * @p close (returns 1: the container ends), anything else ED_EBADREC. */
+static inline int ed_json_lex_after(const char **p, const char *end, char close) {
+  ed_json_lex_ws(p, end);
+  if (*p >= end) return ED_EBADREC;
+  if (**p == ',' || **p == close) return *(*p)++ == close;
+  return ED_EBADREC;
+}
+
 #endif

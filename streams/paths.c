@@ -267,12 +267,7 @@ static uint32_t match_escaped(const ed_paths_t *paths, uint32_t n, const char *n
 static int scan_value(scanner_t *sc, int depth, uint32_t node, ed_value_t *slot);
 
 static int scan_object(scanner_t *sc, int depth, uint32_t node) {
-  sc->p++; /* '{' */
-  skip_ws(sc);
-  if (sc->p < sc->end && *sc->p == '}') {
-    sc->p++;
-    return ED_OK;
-  }
+  if (ed_json_lex_open(&sc->p, sc->end, '}')) return ED_OK;
   int has_children = node != NONE && sc->paths->nodes[node].first_child != NONE;
   for (;;) {
     skip_ws(sc);
@@ -298,41 +293,18 @@ static int scan_object(scanner_t *sc, int depth, uint32_t node) {
       }
     }
     if (scan_value(sc, depth, child, slot) != ED_OK) return ED_EBADREC;
-    skip_ws(sc);
-    if (sc->p >= sc->end) return ED_EBADREC;
-    if (*sc->p == ',') {
-      sc->p++;
-      continue;
-    }
-    if (*sc->p == '}') {
-      sc->p++;
-      return ED_OK;
-    }
-    return ED_EBADREC;
+    int rc = ed_json_lex_after(&sc->p, sc->end, '}');
+    if (rc != 0) return rc == 1 ? ED_OK : ED_EBADREC;
   }
 }
 
 static int scan_array(scanner_t *sc, int depth) {
-  sc->p++; /* '[' */
-  skip_ws(sc);
-  if (sc->p < sc->end && *sc->p == ']') {
-    sc->p++;
-    return ED_OK;
-  }
+  if (ed_json_lex_open(&sc->p, sc->end, ']')) return ED_OK;
   for (;;) {
     skip_ws(sc);
     if (scan_value(sc, depth, NONE, NULL) != ED_OK) return ED_EBADREC;
-    skip_ws(sc);
-    if (sc->p >= sc->end) return ED_EBADREC;
-    if (*sc->p == ',') {
-      sc->p++;
-      continue;
-    }
-    if (*sc->p == ']') {
-      sc->p++;
-      return ED_OK;
-    }
-    return ED_EBADREC;
+    int rc = ed_json_lex_after(&sc->p, sc->end, ']');
+    if (rc != 0) return rc == 1 ? ED_OK : ED_EBADREC;
   }
 }
 
