@@ -191,6 +191,17 @@ int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opt
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen);
 /* The slot of the source reading @p topic and its sub-topology, or -1. */
 int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub);
+
+/* runner_rebalance.c: the consumer's rebalance callback (opaque: the runner). */
+void ed__runner_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t *parts, void *opaque);
+/* "eddy:<fingerprint hex>": the commit metadata of stateless tasks' offsets. */
+void ed__runner_fingerprint_tag(const ed_runner_t *r, char *out, size_t cap);
+
+/* runner_commit.c: the commit protocol (produce changes, flush, LMDB
+ * commits, group offsets; rewinds on failure), run every commit interval,
+ * on revocation and at stop. */
+void ed__runner_commit_all(ed_runner_t *r);
 void ed__runner_join(ed_runner_t *r);
 void ed__runner_destroy(ed_runner_t *r);
 ed_view_t *ed__runner_view_of_store(ed_runner_t *r, int store);

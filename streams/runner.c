@@ -59,8 +59,6 @@ static rd_kafka_conf_t *client_conf(ed_engine_t *e, const char *const (*defaults
   return NULL;
 }
 
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque);
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
@@ -99,7 +97,7 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
     rd_kafka_conf_destroy(cc);
     return ED_ECONFIG;
   }
-  rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+  rd_kafka_conf_set_rebalance_cb(cc, ed__runner_on_rebalance);
   rd_kafka_conf_set_opaque(cc, r);
   char kerr[512];
   r->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, kerr, sizeof kerr);
@@ -326,23 +324,6 @@ int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_
   return ED_EKAFKA;
 }
 
-/* ---- rebalances (called on the runner's thread) ---- */
-
-static void publish(ed_runner_t *r) {
-  for (int v = 0; v < (int)r->engine->nviews; v++) {
-    ed_view_t *view = r->engine->views[v];
-    if (view->runner != r) continue;
-    int32_t n = 0;
-    for (int32_t p = 0; p < view->nparts; p++) {
-      ed_task_t *t = r->tasks[view->sub][p];
-      ed_store_t *s = t && t->active ? t->store : NULL;
-      atomic_store(&view->ready[p], s);
-      n += s != NULL;
-    }
-    atomic_store(&view->assigned, n);
-  }
-}
-
 int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub) {
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int k = 0; k < r->topo->subs[s].nsources; k++)
@@ -351,267 +332,6 @@ int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub) {
         return k;
       }
   return -1;
-}
-
-/* The group offsets of stateless tasks carry the fingerprint of the
- * definition that produced them ("eddy:<hex>"). */
-static void fingerprint_tag(const ed_runner_t *r, char *out, size_t cap) {
-  snprintf(out, cap, "eddy:%016llx", (unsigned long long)r->topo->fingerprint);
-}
-
-/* Stateless tasks start at the group's offsets, unless those were committed
- * under another definition of the view, whose downstream state is being
- * rebuilt: then from the beginning. One request for all of @p parts whose
- * offset is RD_KAFKA_OFFSET_STORED. */
-static void check_generations(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
-  if (r->topo->fingerprint == 0) return;
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
-  for (int i = 0; i < parts->cnt; i++)
-    if (parts->elems[i].offset == RD_KAFKA_OFFSET_STORED)
-      rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition);
-  char tag[32];
-  fingerprint_tag(r, tag, sizeof tag);
-  if (l->cnt > 0 && rd_kafka_committed(r->consumer, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < l->cnt; i++) {
-      const rd_kafka_topic_partition_t *c = &l->elems[i];
-      if (c->offset < 0 || c->metadata_size < 5 || memcmp(c->metadata, "eddy:", 5) != 0 ||
-          (c->metadata_size == strlen(tag) && memcmp(c->metadata, tag, c->metadata_size) == 0))
-        continue;
-      ed_log_warn("%s: %s[%d] was processed by another definition of the view: reprocessing "
-                  "it from the beginning",
-                  r->topo->name, c->topic, (int)c->partition);
-      rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
-  }
-  rd_kafka_topic_partition_list_destroy(l);
-}
-
-static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
-  for (int i = 0; i < parts->cnt; i++) {
-    rd_kafka_topic_partition_t *tp = &parts->elems[i];
-    int sub, slot = ed__runner_find_source(r, tp->topic, &sub);
-    if (slot < 0 || tp->partition < 0 || tp->partition >= r->nparts[sub]) continue;
-    ed_task_t **tt = &r->tasks[sub][tp->partition];
-    char err[512] = "";
-    int rc = *tt && !(*tt)->active ? ed__task_reset(*tt, err, sizeof err) : ED_OK;
-    if (*tt == NULL) rc = ed__task_create(r, sub, tp->partition, tt, err, sizeof err);
-    if (rc != ED_OK) {
-      /* Assigned but unusable: log loudly and read nothing from it. */
-      ed_log_error("%s: partition %d of %s: cannot start its task: %s", r->topo->name,
-                   (int)tp->partition, tp->topic, err[0] ? err : ed_strerror(rc));
-      tp->offset = RD_KAFKA_OFFSET_END;
-      continue;
-    }
-    ed_task_t *t = *tt;
-    t->active = 1;
-    /* A stateful task resumes from its own state; a new one reads from the
-     * beginning. A stateless one resumes from the group's offset. */
-    int64_t next = t->next_offset[slot];
-    if (next >= 0)
-      tp->offset = next;
-    else if (t->store)
-      tp->offset = RD_KAFKA_OFFSET_BEGINNING;
-    else
-      tp->offset = RD_KAFKA_OFFSET_STORED; /* see check_generations() */
-    if (next >= 0)
-      ed_log_info("%s: assigned %s[%d], resuming at offset %lld", r->topo->name, tp->topic,
-                  (int)tp->partition, (long long)next);
-    else
-      ed_log_info("%s: assigned %s[%d], %s", r->topo->name, tp->topic, (int)tp->partition,
-                  t->store ? "no local state: reading from the beginning"
-                           : "resuming at the group's committed offset");
-  }
-  check_generations(r, parts);
-  rd_kafka_resp_err_t kerr = rd_kafka_assign(r->consumer, parts);
-  if (kerr) ed_log_error("%s: assign failed: %s", r->topo->name, rd_kafka_err2str(kerr));
-  publish(r);
-}
-
-static void commit_all(ed_runner_t *r);
-
-static void revoke_all(ed_runner_t *r) {
-  commit_all(r);
-  for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++)
-      if (r->tasks[s][p]) r->tasks[s][p]->active = 0;
-  publish(r);
-  rd_kafka_assign(r->consumer, NULL);
-  ed_log_info("%s: partitions revoked", r->topo->name);
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-  (void)rk;
-  ed_runner_t *r = opaque;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    assign(r, parts);
-  } else {
-    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-      ed_log_error("%s: rebalance error: %s", r->topo->name, rd_kafka_err2str(err));
-    revoke_all(r);
-  }
-}
-
-/* ---- commits ---- */
-
-/* Rewinds the partitions of tasks whose commit failed. */
-static void seek_failed(ed_runner_t *r) {
-  for (int s = 0; s < r->topo->nsubs; s++) {
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->need_seek) continue;
-      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(t->st->nsources);
-      for (int k = 0; k < t->st->nsources; k++)
-        rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p)->offset =
-            t->committed[k] >= 0 ? t->committed[k] : RD_KAFKA_OFFSET_BEGINNING;
-      rd_kafka_error_t *kerr = rd_kafka_seek_partitions(r->consumer, l, 5000);
-      rd_kafka_topic_partition_list_destroy(l);
-      if (kerr) {
-        ed_log_error("%s: partition %d: seek failed: %s", r->topo->name, (int)p,
-                     rd_kafka_error_string(kerr));
-        rd_kafka_error_destroy(kerr);
-        continue;
-      }
-      t->need_seek = 0;
-    }
-  }
-}
-
-/* Kafka's group offsets follow the commits: the resume point of stateless
- * tasks, and what lag tooling reads. */
-static void commit_group_offsets(ed_runner_t *r) {
-  rd_kafka_topic_partition_list_t *l = NULL;
-  char tag[32];
-  fingerprint_tag(r, tag, sizeof tag);
-  for (int s = 0; s < r->topo->nsubs; s++) {
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->active) continue;
-      for (int k = 0; k < t->st->nsources; k++) {
-        if (t->committed[k] < 0) continue;
-        if (l == NULL) l = rd_kafka_topic_partition_list_new(8);
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p);
-        tp->offset = t->committed[k];
-        if (t->store == NULL && r->topo->fingerprint) {
-          tp->metadata = strdup(tag); /* freed with the list */
-          tp->metadata_size = tp->metadata ? strlen(tag) : 0;
-        }
-      }
-    }
-  }
-  if (l == NULL) return;
-  rd_kafka_commit(r->consumer, l, 1);
-  rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* The end of a task's (first) input partition as the last fetch saw it: a
- * local lookup, no request. -1 if unknown. */
-static int64_t input_end(ed_runner_t *r, const ed_task_t *t) {
-  int64_t lo, hi;
-  if (r->driver || rd_kafka_get_watermark_offsets(r->consumer,
-                                                  r->topo->nodes[t->st->sources[0]].topic,
-                                                  t->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return -1;
-  return hi;
-}
-
-/* How far a stateless task is behind its inputs' ends: -1 if unknown. */
-static int64_t stateless_lag(ed_runner_t *r, const ed_task_t *t) {
-  int64_t worst = 0;
-  for (int k = 0; k < t->st->nsources; k++) {
-    const char *topic = r->topo->nodes[t->st->sources[k]].topic;
-    int64_t lo, hi, next = t->next_offset[k];
-    if (rd_kafka_get_watermark_offsets(r->consumer, topic, t->partition, &lo, &hi) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR ||
-        hi < 0)
-      return -1;
-    if (next < 0) {
-      /* Nothing processed since the assignment: where the consumer is. */
-      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(l, topic, t->partition);
-      if (rd_kafka_position(r->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR) next = l->elems[0].offset;
-      rd_kafka_topic_partition_list_destroy(l);
-    }
-    if (next < 0 && hi > lo) return -1;
-    if (next >= 0 && hi - next > worst) worst = hi - next;
-  }
-  return worst;
-}
-
-/* Publishes where idle stateful tasks stand (their input end moves without
- * them committing anything), and how far behind the stateless ones are. */
-static void refresh_positions(ed_runner_t *r) {
-  int64_t upstream = 0;
-  for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->active) continue;
-      if (t->store && !ed__task_has_changes(t)) ed__engine_committed(r, t, input_end(r, t));
-      if (t->store == NULL && !r->driver && upstream >= 0) {
-        int64_t lag = stateless_lag(r, t);
-        upstream = lag < 0 ? -1 : lag > upstream ? lag : upstream;
-      }
-    }
-  atomic_store(&r->upstream_lag, upstream);
-}
-
-/* The commit protocol: produce the changes of stores with an output topic,
- * wait until everything produced is delivered, then commit each store in
- * LMDB (rows + offsets), then Kafka offsets. A failure rewinds instead. */
-static void commit_all(ed_runner_t *r) {
-  int any = 0, failed = 0;
-  refresh_positions(r);
-  for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->active) continue;
-      ed__task_end_batch(t);
-      if (!ed__task_has_changes(t)) continue;
-      any = 1;
-      ed__task_emit_changes(t);
-    }
-  if (!any) return;
-  if (rd_kafka_outq_len(r->producer) > 0 &&
-      rd_kafka_flush(r->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    r->produce_failed = 1;
-  rd_kafka_poll(r->producer, 0); /* delivery reports */
-  for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->active || !ed__task_has_changes(t)) continue;
-      char err[512] = "produced records were not delivered";
-      int64_t t0 = ed_mono_ns();
-      int rc = r->produce_failed ? ED_EKAFKA : ed__task_commit(t, err, sizeof err);
-      if (rc == ED_OK && t->store) {
-        ed_histogram_observe(&r->commit_latency, ed_mono_ns() - t0);
-        ed__engine_committed(r, t, input_end(r, t));
-      }
-      if (rc != ED_OK) {
-        if (r->produce_failed) ed__task_end_batch(t), t->need_seek = 1;
-        ed_log_error("%s: partition %d: commit failed, rewinding: %s", r->topo->name, (int)p, err);
-        failed = 1;
-      }
-    }
-  if (failed) {
-    /* Uncommitted changes are dropped: every task starts over from what
-     * its store (or the group) has. */
-    for (int s = 0; s < r->topo->nsubs; s++)
-      for (int32_t p = 0; p < r->nparts[s]; p++) {
-        ed_task_t *t = r->tasks[s][p];
-        if (t && t->need_seek) {
-          char err[256];
-          ed__task_reset(t, err, sizeof err);
-          t->need_seek = 1;
-        }
-      }
-    r->produce_failed = 0;
-    seek_failed(r);
-    usleep(200 * 1000); /* a full disk or an unreachable broker: don't spin */
-    return;
-  }
-  commit_group_offsets(r);
 }
 
 /* ---- the stream thread ---- */
@@ -684,7 +404,7 @@ static void *stream_thread(void *arg) {
       }
     rd_kafka_poll(r->producer, 0);
     if (early || now >= next_commit) {
-      commit_all(r);
+      ed__runner_commit_all(r);
       if (early)
         for (int s = 0; s < r->topo->nsubs; s++)
           for (int32_t p = 0; p < r->nparts[s]; p++)
@@ -694,7 +414,7 @@ static void *stream_thread(void *arg) {
       next_commit = ed_now_ms() + e->commit_interval_ms;
     }
   }
-  commit_all(r);
+  ed__runner_commit_all(r);
   rd_kafka_queue_destroy(q);
   /* Leaves the group promptly; the revoke callback runs in here. */
   rd_kafka_consumer_close(r->consumer);
