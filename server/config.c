@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/err.h"
@@ -155,6 +156,7 @@ static int all_chars(const char *s, const char *extra, int allow_digit_first) {
 
 static int is_name(const char *s) { return all_chars(s, "_.-", 1); }
 static int is_column_name(const char *s) { return all_chars(s, "_", 0); }
+static int is_instance_id(const char *s) { return all_chars(s, "_.:-", 1); }
 
 /* Digits only (no sign, no spaces), within [lo, hi]. */
 static int parse_int(const char *s, long lo, long hi, long *out) {
@@ -198,6 +200,17 @@ static int parse_app(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const ya
   if (rc != ED_OK) return rc;
   if (!is_name(s)) return fail(cx, n, "app", "expected a name [A-Za-z0-9_.-]+, got '%s'", s);
   return set_str(cx, &c->app, s);
+}
+
+static int parse_instance_id(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
+                             const yaml_node_t *n) {
+  (void)key;
+  const char *s = NULL;
+  int rc = get_scalar(cx, n, "instance_id", "an id [A-Za-z0-9_.:-]+", &s);
+  if (rc != ED_OK) return rc;
+  if (!is_instance_id(s))
+    return fail(cx, n, "instance_id", "expected an id [A-Za-z0-9_.:-]+, got '%s'", s);
+  return set_str(cx, &c->instance_id, s);
 }
 
 static int add_kafka_prop(ctx_t *cx, ed_config_t *c, const char *name, const char *value) {
@@ -815,6 +828,7 @@ static const struct {
   int (*parse)(ctx_t *cx, ed_config_t *c, const yaml_node_t *key, const yaml_node_t *n);
 } top_keys[] = {
     {"app", 1, parse_app},
+    {"instance_id", 0, parse_instance_id},
     {"kafka", 1, parse_kafka},
     {"http", 0, parse_http},
     {"data_dir", 0, parse_data_dir},
@@ -857,6 +871,18 @@ static int apply_defaults(ctx_t *cx, ed_config_t *c) {
     snprintf(url, sizeof url, "%s://localhost:%ld", c->http_tls_cert ? "https" : "http",
              listen_port(c->http_listen));
     rc = set_str(cx, &c->http_advertised_url, url);
+  }
+  if (rc == ED_OK && c->instance_id == NULL) {
+    /* <hostname>:<http port>; a host name is [A-Za-z0-9.-], so the default
+     * is a valid id (anything else in it becomes '_'). */
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    for (char *h = host; *h; h++)
+      if (!is_instance_id((char[2]){*h, '\0'})) *h = '_';
+    char id[300];
+    snprintf(id, sizeof id, "%s:%ld", host, listen_port(c->http_listen));
+    rc = set_str(cx, &c->instance_id, id);
   }
   if (rc == ED_OK && c->data_dir == NULL) rc = set_str(cx, &c->data_dir, "./data");
   return rc;
@@ -995,6 +1021,7 @@ void ed_config_free(ed_config_t *c) {
     free(c->kafka[i].value);
   }
   free(c->kafka);
+  free(c->instance_id);
   free(c->http_listen);
   free(c->http_advertised_url);
   free(c->http_tls_cert);

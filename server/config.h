@@ -1,6 +1,7 @@
 /* The eddy server's YAML configuration (see DESIGN.md "Config").
  *
  *   app: shop
+ *   instance_id: shop-0:8080                       # default <hostname>:<http port>
  *   kafka: { bootstrap.servers: localhost:9092 }   # or: embedded
  *   http: { listen: 0.0.0.0:8080, advertised_url: http://localhost:8080,
  *           tls: { cert: server.pem, key: server.key }, ready_max_lag: 1000,
@@ -33,6 +34,7 @@
 typedef struct ed_config {
   char *path;                /* the file it was read from */
   char *app;                 /* required, [A-Za-z0-9_.-]+ */
+  char *instance_id;         /* [A-Za-z0-9_.:-]+; default "<hostname>:<http port>" */
   char *bootstrap_servers;   /* kafka."bootstrap.servers"; NULL when embedded */
   int embedded_kafka;        /* kafka."bootstrap.servers" == "embedded" */
   int embedded_partitions;   /* embedded_kafka.partitions; default 4 */

@@ -18,8 +18,8 @@
 static const int counted_status[ED__HTTP_NSTATUS] = {0,   200, 204, 304, 400, 404, 405, 406, 408,
                                                      413, 414, 415, 429, 500, 502, 503, 504};
 
-static const char *const endpoint_names[ED_EP_COUNT] = {"views",   "key",    "rows",    "multiget",
-                                                        "healthz", "readyz", "metrics", "other"};
+static const char *const endpoint_names[ED_EP_COUNT] = {
+    "views", "key", "rows", "multiget", "healthz", "readyz", "metrics", "cluster", "other"};
 
 /* ---- classification and counting ---- */
 
@@ -33,6 +33,7 @@ ed__http_endpoint_t ed__http_classify(const char *m, size_t mlen, const char *p,
   if (is(p, plen, "/healthz")) return ED_EP_HEALTHZ;
   if (is(p, plen, "/readyz")) return ED_EP_READYZ;
   if (is(p, plen, "/metrics")) return ED_EP_METRICS;
+  if (is(p, plen, "/v1/cluster")) return ED_EP_CLUSTER;
   if (is(p, plen, "/v1/views") || is(p, plen, "/v1/views/")) return ED_EP_VIEWS;
   static const char prefix[] = "/v1/views/";
   size_t n = sizeof prefix - 1;

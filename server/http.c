@@ -336,6 +336,7 @@ static int init_worker(ed_http_t *h, ed__http_worker_t *w, int i, int fd) {
       h2o_config_register_host(&w->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
   ed__handler_health_register(host, h);
   ed__handler_metrics_register(host, h);
+  ed__handler_cluster_register(host, h); /* before /v1: h2o takes the first match */
   ed__handler_views_register(host, h->engine);
   ed__http_handler_create(h2o_config_register_path(host, "/", 0), NULL, fallback_on_req);
   /* pathconf pointers are stable from here on (no more registrations) */
@@ -511,6 +512,15 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
   h->engine = conf->engine;
   h->port = port;
   h->ready_max_lag = conf->ready_max_lag >= 0 ? conf->ready_max_lag : 1000;
+  if (conf->instance_id != NULL)
+    snprintf(h->instance_id, sizeof h->instance_id, "%s", conf->instance_id);
+  else
+    snprintf(h->instance_id, sizeof h->instance_id, "localhost:%d", port);
+  if (conf->advertised_url != NULL)
+    snprintf(h->advertised_url, sizeof h->advertised_url, "%s", conf->advertised_url);
+  else
+    snprintf(h->advertised_url, sizeof h->advertised_url, "%s://localhost:%d",
+             conf->tls_cert ? "https" : "http", port);
   h->workers = workers;
   h->nworkers = nthreads;
   if (conf->tls_cert != NULL) {

@@ -2,7 +2,8 @@
  * module, on its own thread(s), never on a stream thread. HTTP/1.1 with
  * keep-alive, HTTP/2 over cleartext with prior knowledge (h2c), and HTTP/2
  * or HTTP/1.1 over TLS (ALPN) when a certificate is configured. Also
- * GET /healthz, /readyz and /metrics, and min_offset waits on /v1/views. */
+ * GET /healthz, /readyz, /metrics and /v1/cluster, and min_offset waits on
+ * /v1/views. */
 #ifndef ED_SERVER_HTTP_H
 #define ED_SERVER_HTTP_H
 
@@ -14,12 +15,14 @@
 typedef struct ed_http ed_http_t;
 
 typedef struct {
-  const char *listen;    /* "host:port"; port 0 picks a free one */
-  ed_engine_t *engine;   /* borrowed: must outlive the server */
-  const char *tls_cert;  /* PEM certificate (chain) file; NULL: no TLS */
-  const char *tls_key;   /* PEM private key file; with tls_cert */
-  int64_t ready_max_lag; /* /readyz: records a partition may be behind; <0: 1000 */
-  int threads;           /* event loops (threads); 0: 1 */
+  const char *listen;         /* "host:port"; port 0 picks a free one */
+  ed_engine_t *engine;        /* borrowed: must outlive the server */
+  const char *tls_cert;       /* PEM certificate (chain) file; NULL: no TLS */
+  const char *tls_key;        /* PEM private key file; with tls_cert */
+  int64_t ready_max_lag;      /* /readyz: records a partition may be behind; <0: 1000 */
+  int threads;                /* event loops (threads); 0: 1 */
+  const char *instance_id;    /* GET /v1/cluster; copied; NULL: "localhost:<port>" */
+  const char *advertised_url; /* GET /v1/cluster; copied; NULL: "http://localhost:<port>" */
 } ed_http_conf_t;
 
 /* Binds the listening socket, starts the server thread(s) and registers a

@@ -46,6 +46,7 @@ typedef enum {
   ED_EP_HEALTHZ,
   ED_EP_READYZ,
   ED_EP_METRICS,
+  ED_EP_CLUSTER, /* GET /v1/cluster */
   ED_EP_OTHER,
   ED_EP_COUNT
 } ed__http_endpoint_t;
@@ -113,6 +114,8 @@ struct ed_http {
   ed_engine_t *engine; /* borrowed */
   int port;
   int64_t ready_max_lag;
+  char instance_id[320];     /* this instance, for GET /v1/cluster */
+  char advertised_url[2048]; /* its URL, for GET /v1/cluster */
   int nworkers;
   ed__http_worker_t *workers;
   SSL_CTX *ssl_ctx; /* NULL: cleartext (HTTP/1.1 and h2c) */
@@ -197,6 +200,10 @@ void ed__http_metrics_attach(h2o_pathconf_t *pc, ed_http_t *srv);
 /* Notes what the worker must free at exit for a done request (h2o 2.2's
  * per-thread caches); called by the metrics logger. */
 void ed__http_note_request(h2o_req_t *req);
+
+/* Registers GET /v1/cluster on @p host (handler_cluster.c). Before the /v1
+ * API: h2o takes the first path that matches. */
+void ed__handler_cluster_register(h2o_hostconf_t *host, ed_http_t *srv);
 
 /* Registers the /v1 API on @p host (handler_views.c). */
 void ed__handler_views_register(h2o_hostconf_t *host, ed_engine_t *engine);

@@ -94,7 +94,9 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
                        .tls_cert = cfg->http_tls_cert,
                        .tls_key = cfg->http_tls_key,
                        .ready_max_lag = cfg->http_ready_max_lag,
-                       .threads = cfg->http_threads};
+                       .threads = cfg->http_threads,
+                       .instance_id = cfg->instance_id,
+                       .advertised_url = cfg->http_advertised_url};
   if (ed_http_start(&hc, &http, err, sizeof err) != ED_OK) goto out;
   if (ed_engine_start(engine, err, sizeof err) != ED_OK) goto out;
   ed_log_info("eddy serving %zu view(s) on %s://%s (advertised as %s)", cfg->nviews,

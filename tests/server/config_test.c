@@ -275,6 +275,29 @@ static void test_app(void **state) {
   expect_err("app: [a]\n", ":1: app: expected a name [A-Za-z0-9_.-]+, got a list");
 }
 
+static void test_instance_id(void **state) {
+  (void)state;
+  ed_config_t *c = load_ok(BASE "instance_id: shop-0.shop_svc:9090\n"
+                                "views:\n  v:\n    from: t\n    aggregate: count\n");
+  assert_string_equal(c->instance_id, "shop-0.shop_svc:9090");
+  ed_config_free(c);
+  /* The default: <hostname>:<http port>. */
+  c = load_ok(BASE "http: { listen: 127.0.0.1:9091 }\n"
+                   "views:\n  v:\n    from: t\n    aggregate: count\n");
+  char host[256] = "";
+  assert_int_equal(gethostname(host, sizeof host - 1), 0);
+  char want[300];
+  snprintf(want, sizeof want, "%s:9091", host[0] ? host : "localhost");
+  assert_string_equal(c->instance_id, want);
+  ed_config_free(c);
+  expect_err("app: shop\ninstance_id: shop 0\n",
+             ":2: instance_id: expected an id [A-Za-z0-9_.:-]+, got 'shop 0'");
+  expect_err("app: shop\ninstance_id: a/b\n",
+             ":2: instance_id: expected an id [A-Za-z0-9_.:-]+, got 'a/b'");
+  expect_err("app: shop\ninstance_id:\n",
+             ":2: instance_id: expected an id [A-Za-z0-9_.:-]+, got nothing");
+}
+
 static void test_numbers(void **state) {
   (void)state;
   expect_err("app: shop\n\ncommit_interval_ms: fast\n",
@@ -765,6 +788,7 @@ int main(void) {
       cmocka_unit_test(test_top_level),
       cmocka_unit_test(test_required),
       cmocka_unit_test(test_app),
+      cmocka_unit_test(test_instance_id),
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_kafka_and_http),
       cmocka_unit_test(test_http_keys),
