@@ -50,7 +50,8 @@ static rd_kafka_conf_t *client_conf(ed_engine_t *e, const char *const (*defaults
     rc = conf_set(kc, e->kafka[i].name, e->kafka[i].value, err, errlen);
   for (size_t i = 0; rc == ED_OK && i < nf; i++)
     rc = conf_set(kc, fixed[i][0], fixed[i][1], err, errlen);
-  if (rc == ED_OK && e->bootstrap) rc = conf_set(kc, "bootstrap.servers", e->bootstrap, err, errlen);
+  if (rc == ED_OK && e->bootstrap)
+    rc = conf_set(kc, "bootstrap.servers", e->bootstrap, err, errlen);
   if (rc == ED_OK) {
     rd_kafka_conf_set_log_cb(kc, on_log);
     return kc;
@@ -58,7 +59,6 @@ static rd_kafka_conf_t *client_conf(ed_engine_t *e, const char *const (*defaults
   rd_kafka_conf_destroy(kc);
   return NULL;
 }
-
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
@@ -169,8 +169,10 @@ static int learn_partitions(ed_runner_t *r, char *err, size_t errlen) {
         return ED_EKAFKA;
       }
       if (r->nparts[s] && r->nparts[s] != n) {
-        snprintf(err, errlen, "%s: topics of one sub-topology must have equal partition counts "
-                 "('%s' has %d, not %d)", t->name, src->topic, (int)n, (int)r->nparts[s]);
+        snprintf(err, errlen,
+                 "%s: topics of one sub-topology must have equal partition counts "
+                 "('%s' has %d, not %d)",
+                 t->name, src->topic, (int)n, (int)r->nparts[s]);
         return ED_ECONFIG;
       }
       r->nparts[s] = n;
@@ -204,8 +206,8 @@ int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t
 }
 
 int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
-                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out,
-                         char *err, size_t errlen) {
+                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out, char *err,
+                         size_t errlen) {
   int rc = ed__topology_finalize(t, err, errlen);
   if (rc != ED_OK) return rc;
   ed_runner_t *r = calloc(1, sizeof *r);
@@ -223,7 +225,8 @@ int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opt
   if (driver) {
     for (int i = 0; i < t->nnodes; i++)
       if (t->nodes[i].type == ED_NODE_SOURCE) r->internal[i] = sink_writes(t, t->nodes[i].topic);
-    for (int s = 0; s < t->nsubs; s++) r->nparts[s] = partitions;
+    for (int s = 0; s < t->nsubs; s++)
+      r->nparts[s] = partitions;
   } else {
     if (rc == ED_OK) rc = clients_create(r, err, errlen);
     if (rc == ED_OK) rc = learn_partitions(r, err, errlen);
@@ -249,7 +252,8 @@ void ed__runner_destroy(ed_runner_t *r) {
     rd_kafka_destroy(r->producer);
   }
   for (int s = 0; r->topo && s < r->topo->nsubs; s++) {
-    for (int32_t p = 0; r->tasks[s] && p < r->nparts[s]; p++) ed__task_destroy(r->tasks[s][p]);
+    for (int32_t p = 0; r->tasks[s] && p < r->nparts[s]; p++)
+      ed__task_destroy(r->tasks[s][p]);
     free(r->tasks[s]);
   }
   ed_topology_destroy(r->topo);
@@ -297,9 +301,8 @@ void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail
   ed_log_warn("%s: %s record at %s[%d]@%lld: %s%s%s (%llu so far for this reason; %llu lines "
               "suppressed)",
               r->topo->name, r->on_error == ED_ON_ERROR_DEAD_LETTER ? "dead-lettered" : "skipped",
-              m->topic, (int)m->partition, (long long)m->offset, reason,
-              detail ? ": " : "", detail ? detail : "", (unsigned long long)total,
-              (unsigned long long)suppressed);
+              m->topic, (int)m->partition, (long long)m->offset, reason, detail ? ": " : "",
+              detail ? detail : "", (unsigned long long)total, (unsigned long long)suppressed);
 }
 
 int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_t klen,
@@ -310,11 +313,10 @@ int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_
   }
   rd_kafka_resp_err_t kerr;
   for (;;) {
-    kerr = rd_kafka_producev(r->producer, RD_KAFKA_V_TOPIC(topic),
-                             RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
-                             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    kerr = rd_kafka_producev(
+        r->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, klen),
+        RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
     rd_kafka_poll(r->producer, 10);
   }
@@ -339,8 +341,16 @@ int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub) {
 static void to_inmsg(const ed_runner_t *r, int sub, int slot, const rd_kafka_message_t *m,
                      ed_inmsg_t *in) {
   rd_kafka_timestamp_type_t tt;
-  *in = (ed_inmsg_t){rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->key, m->key_len,
-                     m->payload, m->len, rd_kafka_message_timestamp(m, &tt), NULL, 0};
+  *in = (ed_inmsg_t){rd_kafka_topic_name(m->rkt),
+                     m->partition,
+                     m->offset,
+                     m->key,
+                     m->key_len,
+                     m->payload,
+                     m->len,
+                     rd_kafka_message_timestamp(m, &tt),
+                     NULL,
+                     0};
   rd_kafka_headers_t *hdrs;
   const void *v;
   size_t len;

@@ -66,9 +66,9 @@ static void commit_group_offsets(ed_runner_t *r) {
  * local lookup, no request. -1 if unknown. */
 static int64_t input_end(ed_runner_t *r, const ed_task_t *t) {
   int64_t lo, hi;
-  if (r->driver || rd_kafka_get_watermark_offsets(r->consumer,
-                                                  r->topo->nodes[t->st->sources[0]].topic,
-                                                  t->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (r->driver ||
+      rd_kafka_get_watermark_offsets(r->consumer, r->topo->nodes[t->st->sources[0]].topic,
+                                     t->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
     return -1;
   return hi;
 }
@@ -87,7 +87,8 @@ static int64_t stateless_lag(ed_runner_t *r, const ed_task_t *t) {
       /* Nothing processed since the assignment: where the consumer is. */
       rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_list_add(l, topic, t->partition);
-      if (rd_kafka_position(r->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR) next = l->elems[0].offset;
+      if (rd_kafka_position(r->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        next = l->elems[0].offset;
       rd_kafka_topic_partition_list_destroy(l);
     }
     if (next < 0 && hi > lo) return -1;

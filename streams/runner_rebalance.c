@@ -26,7 +26,6 @@ static void publish(ed_runner_t *r) {
   }
 }
 
-
 /* The group offsets of stateless tasks carry the fingerprint of the
  * definition that produced them ("eddy:<hex>"). */
 void ed__runner_fingerprint_tag(const ed_runner_t *r, char *out, size_t cap) {
