@@ -1,12 +1,15 @@
 /* GET /v1/cluster: the cluster map (server/cluster.h), in JSON or, with
- * Accept: application/x-protobuf, as the protobuf ClusterMap. Today it
- * lists this instance only; the members topic (docs/scale-out.md) will add
- * the others. */
+ * Accept: application/x-protobuf, as the protobuf ClusterMap: this
+ * instance (first, from the engine) and every other live instance the
+ * members topic reader knows (server/members.h), the most recent
+ * assignment change first, so the owner of a partition two instances claim
+ * during a rebalance is this instance or else the newest claim. */
 #include <string.h>
 
 #include "common/err.h"
 #include "server/cluster.h"
 #include "server/http_int.h"
+#include "server/members.h"
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ed__http_handler_t *h = (ed__http_handler_t *)self;
@@ -27,6 +30,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ed_cluster_init(&map);
   ed_buf_reset(&h->scratch);
   int rc = ed_cluster_snapshot(h->engine, &me, &map);
+  if (rc == ED_OK) rc = ed_members_add_to(h->srv->members, &map);
   if (rc == ED_OK) rc = ed_cluster_encode(&map, enc, &h->scratch);
   ed_cluster_fini(&map);
   if (rc != ED_OK) {

@@ -510,6 +510,7 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
     return ED_ENOMEM;
   }
   h->engine = conf->engine;
+  h->members = conf->members;
   h->port = port;
   h->ready_max_lag = conf->ready_max_lag >= 0 ? conf->ready_max_lag : 1000;
   if (conf->instance_id != NULL)

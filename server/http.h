@@ -13,6 +13,7 @@
 #include "streams/engine.h"
 
 typedef struct ed_http ed_http_t;
+struct ed_members; /* server/members.h */
 
 typedef struct {
   const char *listen;         /* "host:port"; port 0 picks a free one */
@@ -23,6 +24,8 @@ typedef struct {
   int threads;                /* event loops (threads); 0: 1 */
   const char *instance_id;    /* GET /v1/cluster; copied; NULL: "localhost:<port>" */
   const char *advertised_url; /* GET /v1/cluster; copied; NULL: "http://localhost:<port>" */
+  struct ed_members *members; /* GET /v1/cluster: the other instances; borrowed (must
+                               * outlive the server); NULL: this instance only */
 } ed_http_conf_t;
 
 /* Binds the listening socket, starts the server thread(s) and registers a

@@ -116,6 +116,7 @@ struct ed_http {
   int64_t ready_max_lag;
   char instance_id[320];     /* this instance, for GET /v1/cluster */
   char advertised_url[2048]; /* its URL, for GET /v1/cluster */
+  struct ed_members *members; /* borrowed; NULL: this instance only */
   int nworkers;
   ed__http_worker_t *workers;
   SSL_CTX *ssl_ctx; /* NULL: cleartext (HTTP/1.1 and h2c) */

@@ -82,7 +82,10 @@ int ed_mock_kafka_create_config_topics(ed_mock_kafka_t *m, const ed_config_t *cf
       if (rc != ED_OK) return rc;
     }
   }
-  return ED_OK;
+  /* The members topic (server/members.h): one partition. */
+  char members[512];
+  snprintf(members, sizeof members, "%s.members", cfg->app);
+  return ed_mock_kafka_create_topic(m, members, 1, err, errlen);
 }
 
 const char *ed_mock_kafka_bootstrap(const ed_mock_kafka_t *m) {

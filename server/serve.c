@@ -14,6 +14,7 @@
 #include "server/http.h"
 #include "server/loadgen.h"
 #include "server/main_int.h"
+#include "server/members.h"
 #include "server/mock_kafka.h"
 #include "streams/compile.h"
 #include "streams/engine.h"
@@ -67,6 +68,7 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
   ed_mock_kafka_t *mock = NULL;
   ed_engine_t *engine = NULL;
   ed_http_t *http = NULL;
+  ed_members_t *members = NULL;
   loadgen_thread_t lg = {0};
   int status = 1;
   const char *bootstrap = cfg->bootstrap_servers;
@@ -89,6 +91,14 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
   if (ed_engine_create(&ec, &engine, err, sizeof err) != ED_OK ||
       add_views(engine, cfg, err, sizeof err) != ED_OK)
     goto out;
+  ed_members_conf_t mc = {.app = cfg->app,
+                          .bootstrap = bootstrap,
+                          .kafka = cfg->kafka,
+                          .nkafka = cfg->nkafka,
+                          .engine = engine,
+                          .instance_id = cfg->instance_id,
+                          .advertised_url = cfg->http_advertised_url};
+  if (ed_members_start(&mc, &members, err, sizeof err) != ED_OK) goto out;
   ed_http_conf_t hc = {.listen = cfg->http_listen,
                        .engine = engine,
                        .tls_cert = cfg->http_tls_cert,
@@ -96,7 +106,8 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
                        .ready_max_lag = cfg->http_ready_max_lag,
                        .threads = cfg->http_threads,
                        .instance_id = cfg->instance_id,
-                       .advertised_url = cfg->http_advertised_url};
+                       .advertised_url = cfg->http_advertised_url,
+                       .members = members};
   if (ed_http_start(&hc, &http, err, sizeof err) != ED_OK) goto out;
   if (ed_engine_start(engine, err, sizeof err) != ED_OK) goto out;
   ed_log_info("eddy serving %zu view(s) on %s://%s (advertised as %s)", cfg->nviews,
@@ -113,8 +124,10 @@ out:
   if (status != 0) fprintf(stderr, "eddy serve: %s\n", err);
   serve_stop = 1;
   if (lg.started) pthread_join(lg.thread, NULL);
+  ed_members_stop(members); /* the tombstone first: the others drop us now */
   if (engine) ed_engine_stop(engine);
   ed_http_stop(http);
+  ed_members_destroy(members);
   ed_engine_destroy(engine);
   ed_mock_kafka_stop(mock);
   return status;
