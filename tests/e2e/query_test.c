@@ -64,11 +64,7 @@ typedef struct {
   char ctype[128];
 } qt_t;
 
-static const char *eddy_bin(void) {
-  const char *b = getenv("EDDY_BIN");
-  if (!b || !*b) fail_msg("EDDY_BIN is not set (ctest sets it)");
-  return b;
-}
+static const char *eddy_bin(void) { return eh_bin("EDDY_BIN"); }
 
 static void key_name(int i, char *out, size_t cap) { snprintf(out, cap, "k%03d", i); }
 
@@ -362,19 +358,8 @@ static void write_config(qt_t *t, const char *bootstrap) {
 }
 
 static rd_kafka_t *make_producer(qt_t *t) {
-  char err[512];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  const char *props[][2] = {{"bootstrap.servers", t->bootstrap},
-                            {"partitioner", "murmur2_random"},
-                            {"linger.ms", "5"},
-                            {"log_level", "3"}};
-  for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
-    if (rd_kafka_conf_set(c, props[i][0], props[i][1], err, sizeof err) != RD_KAFKA_CONF_OK)
-      fail_msg("producer conf %s: %s", props[i][0], err);
-  rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-  rd_kafka_conf_set_opaque(c, t);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-  if (!rk) fail_msg("producer: %s", err);
+  rd_kafka_t *rk = eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
+  if (rk == NULL) fail_msg("cannot create the producer");
   return rk;
 }
 
