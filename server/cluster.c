@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/timeutil.h"
 #include "proto/eddy.pb-c.h"
 
 const char *ed_cluster_state_name(ed_cluster_state_t s) {
   switch (s) {
   case ED_CLUSTER_RUNNING: return "running";
   case ED_CLUSTER_RESTORING: return "restoring";
+  case ED_CLUSTER_STANDBY: return "standby";
   case ED_CLUSTER_UNASSIGNED: break;
   }
   return "unassigned";
@@ -23,6 +25,7 @@ void ed_cluster_init(ed_cluster_t *c) { memset(c, 0, sizeof *c); }
 static void instance_fini(ed_cluster_instance_t *in) {
   for (size_t i = 0; i < in->nviews; i++) {
     free(in->views[i].view);
+    free(in->views[i].member_id);
     free(in->views[i].partitions);
   }
   free(in->views);
@@ -71,7 +74,8 @@ static int instance_copy(ed_cluster_instance_t *dst, const ed_cluster_instance_t
     ed_cluster_view_t *dv = &dst->views[i];
     dst->nviews++;
     dv->view = dup_str(sv->view);
-    if (dv->view == NULL) return ED_ENOMEM;
+    dv->member_id = dup_str(sv->member_id);
+    if (dv->view == NULL || dv->member_id == NULL) return ED_ENOMEM;
     if (sv->npartitions == 0) continue;
     dv->partitions = malloc(sv->npartitions * sizeof *dv->partitions);
     if (dv->partitions == NULL) return ED_ENOMEM;
@@ -116,21 +120,43 @@ int ed_cluster_snapshot(ed_engine_t *e, const ed_cluster_self_t *self, ed_cluste
       break;
     }
     size_t n = 0;
+    int64_t now = ed_now_ms();
     for (int32_t p = 0; p < np; p++) {
       ed_view_position_t pos;
-      if (ed_view_position(v, p, &pos) != ED_OK || !pos.assigned) continue;
+      ed_view_replica_t rep;
+      if (ed_view_position(v, p, &pos) != ED_OK || ed_view_replica(v, p, &rep) != ED_OK ||
+          rep.role == ED_REPLICA_NONE)
+        continue;
       int64_t off = pos.offset >= 0 ? pos.offset : 0;
-      parts[n].partition = p;
-      parts[n].state = ED_CLUSTER_RUNNING;
-      parts[n].offset = pos.offset >= 0 ? pos.offset : -1;
-      parts[n].lag =
+      ed_cluster_partition_t *cp = &parts[n++];
+      cp->partition = p;
+      cp->state = rep.role == ED_REPLICA_ACTIVE      ? ED_CLUSTER_RUNNING
+                  : rep.role == ED_REPLICA_RESTORING ? ED_CLUSTER_RESTORING
+                                                     : ED_CLUSTER_STANDBY;
+      cp->offset = pos.offset >= 0 ? pos.offset : -1;
+      cp->lag =
           pos.high_watermark >= 0 && pos.high_watermark >= off ? pos.high_watermark - off : -1;
-      n++;
+      cp->restored = rep.restored;
+      cp->restore_total = rep.restore_total;
+      cp->lag_ms = -1;
+      if (rep.role == ED_REPLICA_STANDBY) {
+        cp->offset = cp->lag = -1; /* the input position is the owner's to report */
+        cp->restored = rep.changelog_end >= 0 && rep.changelog_offset >= 0
+                           ? rep.changelog_end - rep.changelog_offset
+                           : -1;
+        cp->restore_total = -1;
+        cp->lag_ms = rep.caught_up_ms < 0                          ? -1
+                     : rep.changelog_offset >= rep.changelog_end ? 0
+                                                                 : now - rep.caught_up_ms;
+      }
     }
-    if (n == 0) {
+    char member[256];
+    ed_view_member_id(v, member, sizeof member);
+    if (n == 0 && member[0] == '\0') {
       free(parts);
       continue;
     }
+    views[me.nviews].member_id = strdup(member);
     views[me.nviews].view = (char *)name;
     views[me.nviews].partitions = parts;
     views[me.nviews].npartitions = n;
@@ -138,8 +164,10 @@ int ed_cluster_snapshot(ed_engine_t *e, const ed_cluster_self_t *self, ed_cluste
   }
   me.views = views;
   if (rc == ED_OK) rc = ed_cluster_add_instance(out, &me);
-  for (size_t i = 0; i < me.nviews; i++)
+  for (size_t i = 0; i < me.nviews; i++) {
     free(views[i].partitions);
+    free(views[i].member_id);
+  }
   free(views);
   return rc;
 }
@@ -152,7 +180,9 @@ const ed_cluster_instance_t *ed_cluster_owner(const ed_cluster_t *c, const char 
       if (strcmp(in->views[j].view, view) != 0) continue;
       for (size_t k = 0; k < in->views[j].npartitions; k++) {
         const ed_cluster_partition_t *cp = &in->views[j].partitions[k];
-        if (cp->partition != p || cp->state == ED_CLUSTER_UNASSIGNED) continue;
+        if (cp->partition != p || cp->state == ED_CLUSTER_UNASSIGNED ||
+            cp->state == ED_CLUSTER_STANDBY)
+          continue;
         if (state) *state = cp->state;
         return in;
       }
@@ -160,6 +190,28 @@ const ed_cluster_instance_t *ed_cluster_owner(const ed_cluster_t *c, const char 
   }
   if (state) *state = ED_CLUSTER_UNASSIGNED;
   return NULL;
+}
+
+size_t ed_cluster_standbys(const ed_cluster_t *c, const char *view, int32_t p,
+                           const ed_cluster_instance_t **out, const ed_cluster_partition_t **parts,
+                           size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->ninstances; i++) {
+    const ed_cluster_instance_t *in = &c->instances[i];
+    for (size_t j = 0; j < in->nviews; j++) {
+      if (strcmp(in->views[j].view, view) != 0) continue;
+      for (size_t k = 0; k < in->views[j].npartitions; k++) {
+        const ed_cluster_partition_t *cp = &in->views[j].partitions[k];
+        if (cp->partition != p || cp->state != ED_CLUSTER_STANDBY) continue;
+        if (n < max) {
+          if (out) out[n] = in;
+          if (parts) parts[n] = cp;
+        }
+        n++;
+      }
+    }
+  }
+  return n;
 }
 
 /* ---- JSON ---- */
@@ -194,9 +246,27 @@ static void encode_json(const ed_cluster_t *c, ed_buf_t *b) {
         json_i64_or_null(b, p->offset);
         ed_buf_puts(b, ",\"lag\":");
         json_i64_or_null(b, p->lag);
+        if (p->state == ED_CLUSTER_RESTORING) {
+          ed_buf_puts(b, ",\"restored\":");
+          json_i64_or_null(b, p->restored);
+          ed_buf_puts(b, ",\"restore_total\":");
+          json_i64_or_null(b, p->restore_total);
+          ed_buf_puts(b, ",\"progress\":");
+          if (p->restored >= 0 && p->restore_total > 0)
+            ed_buf_printf(b, "%.1f", 100.0 * (double)p->restored / (double)p->restore_total);
+          else
+            ed_buf_puts(b, "null");
+        } else if (p->state == ED_CLUSTER_STANDBY) {
+          ed_buf_puts(b, ",\"lag_records\":");
+          json_i64_or_null(b, p->restored);
+          ed_buf_puts(b, ",\"lag_ms\":");
+          json_i64_or_null(b, p->lag_ms);
+        }
         ed_buf_putc(b, '}');
       }
-      ed_buf_puts(b, "]}");
+      ed_buf_puts(b, "],\"member_id\":");
+      json_str(b, v->member_id ? v->member_id : "");
+      ed_buf_putc(b, '}');
     }
     ed_buf_puts(b, "]}");
   }
@@ -214,7 +284,14 @@ static void encode_json(const ed_cluster_t *c, ed_buf_t *b) {
         json_str(b, o->instance_id);
       else
         ed_buf_puts(b, "null");
-      ed_buf_printf(b, ",\"state\":\"%s\"}", ed_cluster_state_name(st));
+      ed_buf_printf(b, ",\"state\":\"%s\",\"standbys\":[", ed_cluster_state_name(st));
+      const ed_cluster_instance_t *sb[16];
+      size_t ns = ed_cluster_standbys(c, v->name, p, sb, NULL, 16);
+      for (size_t k = 0; k < ns && k < 16; k++) {
+        if (k) ed_buf_putc(b, ',');
+        json_str(b, sb[k]->instance_id);
+      }
+      ed_buf_puts(b, "]}");
     }
     ed_buf_puts(b, "]}");
   }
@@ -231,6 +308,7 @@ typedef struct {
   Eddy__V1__ClusterPartition *cp, **cpp;
   Eddy__V1__ClusterView *cv, **cvp;
   Eddy__V1__PartitionOwner *po, **pop;
+  size_t npo;
 } pb_tree_t;
 
 static void pb_fini(pb_tree_t *t) {
@@ -242,6 +320,7 @@ static void pb_fini(pb_tree_t *t) {
   free(t->cpp);
   free(t->cv);
   free(t->cvp);
+  for (size_t i = 0; t->po && i < t->npo; i++) free(t->po[i].standbys);
   free(t->po);
   free(t->pop);
 }
@@ -266,6 +345,7 @@ static int encode_pb(const ed_cluster_t *c, ed_buf_t *out) {
   t.cvp = calloc(c->nviews + 1, sizeof *t.cvp);
   t.po = calloc(npo + 1, sizeof *t.po);
   t.pop = calloc(npo + 1, sizeof *t.pop);
+  t.npo = npo;
   if (!t.inst || !t.instp || !t.iv || !t.ivp || !t.cp || !t.cpp || !t.cv || !t.cvp || !t.po ||
       !t.pop) {
     pb_fini(&t);
@@ -288,6 +368,7 @@ static int encode_pb(const ed_cluster_t *c, ed_buf_t *out) {
       eddy__v1__instance_view__init(mv);
       t.ivp[kiv++] = mv;
       mv->view = v->view;
+      mv->member_id = v->member_id ? v->member_id : (char *)"";
       mv->n_partitions = v->npartitions;
       mv->partitions = t.cpp + kcp;
       for (size_t k = 0; k < v->npartitions; k++) {
@@ -298,6 +379,9 @@ static int encode_pb(const ed_cluster_t *c, ed_buf_t *out) {
         mp->state = (char *)ed_cluster_state_name(v->partitions[k].state);
         mp->offset = v->partitions[k].offset;
         mp->lag = v->partitions[k].lag;
+        mp->restored = v->partitions[k].restored;
+        mp->restore_total = v->partitions[k].restore_total;
+        mp->lag_ms = v->partitions[k].lag_ms;
       }
     }
     t.instp[i] = m;
@@ -319,6 +403,19 @@ static int encode_pb(const ed_cluster_t *c, ed_buf_t *out) {
       mo->partition = p;
       mo->instance_id = o ? o->instance_id : (char *)"";
       mo->state = (char *)ed_cluster_state_name(st);
+      mo->n_standbys = ed_cluster_standbys(c, v->name, p, NULL, NULL, 0);
+      if (mo->n_standbys) {
+        const ed_cluster_instance_t **sb = calloc(mo->n_standbys, sizeof *sb);
+        mo->standbys = calloc(mo->n_standbys, sizeof *mo->standbys);
+        if (sb == NULL || mo->standbys == NULL) {
+          free(sb);
+          mo->n_standbys = 0;
+        } else {
+          ed_cluster_standbys(c, v->name, p, sb, NULL, mo->n_standbys);
+          for (size_t k = 0; k < mo->n_standbys; k++) mo->standbys[k] = sb[k]->instance_id;
+          free(sb);
+        }
+      }
       m->n_owners++;
     }
   }

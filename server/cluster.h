@@ -24,10 +24,11 @@
 typedef enum {
   ED_CLUSTER_UNASSIGNED = 0, /* no instance holds it (owners only) */
   ED_CLUSTER_RUNNING,        /* assigned and serving */
-  ED_CLUSTER_RESTORING,      /* assigned, restoring from the changelog (issue 5) */
+  ED_CLUSTER_RESTORING,      /* assigned, restoring from the changelog */
+  ED_CLUSTER_STANDBY,        /* a hot copy following the changelog; not the owner */
 } ed_cluster_state_t;
 
-/* "unassigned", "running", "restoring". Static. */
+/* "unassigned", "running", "restoring", "standby". Static. */
 const char *ed_cluster_state_name(ed_cluster_state_t s);
 
 /* One partition an instance holds. */
@@ -36,11 +37,18 @@ typedef struct {
   ed_cluster_state_t state;
   int64_t offset; /* next input offset the state reflects; -1: none yet */
   int64_t lag;    /* high watermark - offset; -1: not known yet */
+  /* restoring: changelog records applied so far and to apply in all;
+   * standby: records behind the changelog's end (restore_total - restored).
+   * -1: not known. */
+  int64_t restored;
+  int64_t restore_total;
+  int64_t lag_ms; /* standby: ms since it was last caught up; -1: not known */
 } ed_cluster_partition_t;
 
 /* The partitions of one view an instance holds, in partition order. */
 typedef struct {
   char *view;                         /* owned */
+  char *member_id;                    /* owned; the instance's member id in the view's group, "" if none */
   ed_cluster_partition_t *partitions; /* owned */
   size_t npartitions;
 } ed_cluster_view_t;
@@ -93,11 +101,19 @@ int ed_cluster_add_instance(ed_cluster_t *c, const ed_cluster_instance_t *inst);
 int ed_cluster_add_view(ed_cluster_t *c, const char *name, int32_t partitions);
 
 /* The owner of partition @p p of view @p view: the instance holding it
- * (the first one listed if several claim it), or NULL. *state (may be
+ * running or restoring (the first one listed if several claim it; standbys
+ * never count), or NULL. *state (may be
  * NULL) gets its state, ED_CLUSTER_UNASSIGNED when there is none.
  * Borrowed from @p c. */
 const ed_cluster_instance_t *ed_cluster_owner(const ed_cluster_t *c, const char *view, int32_t p,
                                               ed_cluster_state_t *state);
+
+/* The instances holding a standby of partition @p p of @p view: fills up
+ * to @p max pointers (borrowed from @p c) and their partition entries,
+ * returns how many there are. */
+size_t ed_cluster_standbys(const ed_cluster_t *c, const char *view, int32_t p,
+                           const ed_cluster_instance_t **out, const ed_cluster_partition_t **parts,
+                           size_t max);
 
 /* Encodes @p c as the GET /v1/cluster answer (JSON, or the protobuf
  * ClusterMap) into @p out (appended). Returns ED_OK or ED_ENOMEM. */

@@ -107,15 +107,17 @@ static void member_fini(member_t *e) {
 
 /* ---- publishing ---- */
 
-/* "view:p,p,...;" for every view this instance holds partitions of. */
+/* "view@member:p/state,...;" for every view this instance holds partitions
+ * of: a change of any of it is published at once. */
 static char *signature(const ed_cluster_instance_t *in) {
   ed_buf_t b;
   ed_buf_init(&b);
   for (size_t i = 0; i < in->nviews; i++) {
-    ed_buf_puts(&b, in->views[i].view);
-    ed_buf_putc(&b, ':');
+    ed_buf_printf(&b, "%s@%s:", in->views[i].view,
+                  in->views[i].member_id ? in->views[i].member_id : "");
     for (size_t k = 0; k < in->views[i].npartitions; k++)
-      ed_buf_printf(&b, "%" PRId32 ",", in->views[i].partitions[k].partition);
+      ed_buf_printf(&b, "%" PRId32 "/%d,", in->views[i].partitions[k].partition,
+                    (int)in->views[i].partitions[k].state);
     ed_buf_putc(&b, ';');
   }
   ed_buf_putc(&b, '\0');
@@ -224,11 +226,16 @@ static int decode(const rd_kafka_message_t *rkm, ed_cluster_t *out) {
         parts[k].partition = pp->partition;
         parts[k].state = strcmp(pp->state, "restoring") == 0 ? ED_CLUSTER_RESTORING
                          : strcmp(pp->state, "running") == 0 ? ED_CLUSTER_RUNNING
+                         : strcmp(pp->state, "standby") == 0 ? ED_CLUSTER_STANDBY
                                                              : ED_CLUSTER_UNASSIGNED;
         parts[k].offset = pp->offset;
         parts[k].lag = pp->lag;
+        parts[k].restored = pp->restored;
+        parts[k].restore_total = pp->restore_total;
+        parts[k].lag_ms = pp->lag_ms;
       }
       views[j].view = pv->view;
+      views[j].member_id = pv->member_id;
       views[j].partitions = parts;
       views[j].npartitions = pv->n_partitions;
       in.nviews++;

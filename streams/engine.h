@@ -127,4 +127,39 @@ typedef void (*ed_commit_fn)(void *arg, ed_view_t *v, int32_t partition, int64_t
 /* Registers a commit listener (up to 8), before ed_engine_start(). */
 int ed_engine_on_commit(ed_engine_t *e, ed_commit_fn fn, void *arg);
 
+/* ---- replicas: restoration and standbys (docs/scale-out.md) ---- */
+
+typedef enum {
+  ED_REPLICA_NONE = 0,  /* nothing of the partition here */
+  ED_REPLICA_RESTORING, /* assigned here, restoring from the changelog */
+  ED_REPLICA_ACTIVE,    /* assigned here and serving */
+  ED_REPLICA_STANDBY,   /* not assigned here: a copy following the changelog */
+} ed_replica_role_t;
+
+typedef struct {
+  ed_replica_role_t role;
+  int64_t restored;         /* restoring: changelog records applied so far; -1: n/a */
+  int64_t restore_total;    /* restoring: records to apply in all; -1: n/a */
+  int64_t changelog_offset; /* next changelog offset the local state reflects; -1: none */
+  int64_t changelog_end;    /* the changelog's end as last seen; -1: unknown */
+  int64_t caught_up_ms;     /* wall-clock ms it was last at the changelog's end; -1: never */
+} ed_view_replica_t;
+
+/* Where this instance's copy of partition @p p stands. ED_OK or ED_EINVAL. */
+int ed_view_replica(const ed_view_t *v, int32_t p, ed_view_replica_t *out);
+
+/* The store of a standby copy of partition @p p kept here (a stale read:
+ * see ed_view_replica() for how stale), or NULL. Borrowed like
+ * ed_view_store(). */
+ed_store_t *ed_view_standby_store(ed_view_t *v, int32_t p);
+
+/* Which partitions of @p v this instance should keep standby copies of
+ * (want[p] != 0, n = the view's partition count); the others stop being
+ * followed. Partitions assigned here are never standbys. Any thread. */
+int ed_view_set_standbys(ed_view_t *v, const uint8_t *want, int32_t n);
+
+/* This instance's member id in the view's consumer group ("" before it
+ * joined), copied into @p out. */
+void ed_view_member_id(const ed_view_t *v, char *out, size_t cap);
+
 #endif
