@@ -78,6 +78,14 @@ static int check_opts(ed_query_result_t *res, const char *name, ed_store_kind_t 
   return 0;
 }
 
+/* The store answering partition @p p: the running one, else with
+ * allow_stale a standby copy kept here. */
+static ed_store_t *store_for(ed_view_t *v, int32_t p, const ed_query_key_opts_t *opts) {
+  ed_store_t *s = ed_view_store(v, p);
+  if (s == NULL && opts != NULL && opts->allow_stale) s = ed_view_standby_store(v, p);
+  return s;
+}
+
 int ed__query_unassigned(ed_query_result_t *res, const char *name, int32_t p) {
   return ed_query_fail(res, 503, "unavailable",
                        "partition %" PRId32
@@ -122,7 +130,7 @@ int ed_query_exec_key(ed_engine_t *e, const char *view, size_t view_len, const c
     return ed_query_fail(res, 503, "unavailable", "view '%s' has no partitions yet", name);
   int32_t p = ed_partition_for_key(key, key_len, n);
 
-  ed_store_t *s = ed_view_store(v, p);
+  ed_store_t *s = store_for(v, p, opts);
   if (s == NULL) return ed__query_unassigned(res, name, p);
 
   ed__qrow_t *row = ed__qres_row(res);
@@ -202,7 +210,7 @@ int ed_query_exec_keys(ed_engine_t *e, const char *view, size_t view_len,
   /* every partition first: all or nothing */
   for (size_t i = 0; i < keys->n; i++)
     if ((i == 0 || refs[i].partition != refs[i - 1].partition) &&
-        ed_view_store(v, refs[i].partition) == NULL) {
+        store_for(v, refs[i].partition, opts) == NULL) {
       status = ed__query_unassigned(res, name, refs[i].partition);
       goto out;
     }
@@ -222,7 +230,7 @@ int ed_query_exec_keys(ed_engine_t *e, const char *view, size_t view_len,
 
   for (size_t i = 0; i < keys->n;) {
     int32_t p = refs[i].partition;
-    ed_store_t *s = ed_view_store(v, p);
+    ed_store_t *s = store_for(v, p, opts);
     ed_store_read_t r;
     if (s == NULL || ed_store_read_begin(s, &r) != ED_OK) {
       if (s != NULL) ed_store_read_end(&r);
@@ -273,18 +281,28 @@ int ed_query_exec_rows(ed_engine_t *e, const char *view, size_t view_len,
   int32_t n = ed_view_partition_count(v);
   if (n <= 0)
     return ed_query_fail(res, 503, "unavailable", "view '%s' has no partitions yet", name);
-  ed_store_t **stores = malloc((size_t)n * sizeof *stores);
-  int32_t *parts = malloc((size_t)n * sizeof *parts);
+  /* a routed part of a scan reads only the partitions it names */
+  size_t np = scan->partitions != NULL ? scan->npartitions : (size_t)n;
+  ed_store_t **stores = malloc((np ? np : 1) * sizeof *stores);
+  int32_t *parts = malloc((np ? np : 1) * sizeof *parts);
   int status = 0;
   if (stores == NULL || parts == NULL)
     status = ed_query_fail(res, 500, "internal", "out of memory");
-  for (int32_t p = 0; p < n && status == 0; p++) {
-    parts[p] = p;
-    stores[p] = ed_view_store(v, p);
-    if (stores[p] == NULL) status = ed__query_unassigned(res, name, p);
+  for (size_t i = 0; i < np && status == 0; i++) {
+    int32_t p = scan->partitions != NULL ? scan->partitions[i] : (int32_t)i;
+    if (p < 0 || p >= n || (i > 0 && p <= parts[i - 1])) {
+      status = ed_query_fail(res, 400, "bad_request",
+                             "query parameter 'partitions' must list partitions of view '%s' "
+                             "(0..%" PRId32 ") in ascending order",
+                             name, n - 1);
+      break;
+    }
+    parts[i] = p;
+    stores[i] = ed_view_store(v, p);
+    if (stores[i] == NULL) status = ed__query_unassigned(res, name, p);
   }
   if (status == 0)
-    status = ed__query_scan_page(res, def, ed_view_kind(v), stores, parts, (size_t)n, scan);
+    status = ed__query_scan_page(res, def, ed_view_kind(v), stores, parts, np, scan);
   free(stores);
   free(parts);
   return status;

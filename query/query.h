@@ -75,6 +75,8 @@ typedef struct {
   int has_from, has_to; /* 1: the bound below is set */
   int64_t from, to;     /* windowed views: bounds on the window start, epoch ms,
                            both inclusive */
+  int allow_stale;      /* 1: a partition not served here may be read from the
+                           standby copy kept here (ed_view_standby_store) */
 } ed_query_key_opts_t;
 
 /* GET /v1/views/{view}/keys/{key}; @p key is the decoded key bytes; @p opts
@@ -99,6 +101,9 @@ typedef struct {
   size_t limit;                       /* rows per page: 0 = ED_QUERY_DEFAULT_LIMIT */
   const char *cursor;                 /* NULL: first page; else a next_cursor */
   size_t cursor_len;
+  const int32_t *partitions; /* NULL: every partition; else only these (a routed
+                                part of a scan), ascending, no duplicates */
+  size_t npartitions;
 } ed_query_scan_t;
 
 /* GET /v1/views/{view}/rows: one page of rows in key byte order, merged
@@ -148,6 +153,36 @@ int ed_query_parse_keys(const char *body, size_t len, ed_query_enc_t enc, ed_que
 int ed_query_exec_keys(ed_engine_t *e, const char *view, size_t view_len,
                        const ed_query_keys_t *keys, const ed_query_key_opts_t *opts,
                        ed_query_result_t *res);
+
+/* ---- routed answers: parts computed elsewhere (server/route*.c) ---- */
+
+/* Reads a protobuf answer of view @p v back into @p res (reset first): a
+ * RowList (@p multi 0: a range scan page, next_cursor kept) or a
+ * MultiGetAnswer (@p multi 1). Column names come from @p v's definition
+ * (every instance runs the same config). Returns ED_OK, ED_EINVAL (not
+ * such a message) or ED_ENOMEM. */
+int ed_query_result_import(ed_query_result_t *res, ed_view_t *v, int multi, const void *pb,
+                           size_t len);
+
+/* Merges range scan pages @p pages[0..n) of view @p v, each over its own
+ * partitions and each at most @p limit rows (0: the default), into one page
+ * of at most @p limit rows in store-key order: the positions of every page
+ * (by partition) and, when rows remain (more rows than the limit, or a page
+ * with a next_cursor), the cursor of the last row kept, as a local scan
+ * makes it. Returns the status (200, or 500 out of memory). */
+int ed_query_merge_pages(ed_query_result_t *out, ed_view_t *v, ed_query_result_t *const *pages,
+                         size_t n, size_t limit);
+
+/* Puts multi-get parts back together: row i of @p out is row @p row_of[i]
+ * of part @p part_of[i]; positions of every part, by partition. Returns
+ * the status (200; 502 when a part lacks a row; 500 out of memory). */
+int ed_query_merge_multi(ed_query_result_t *out, ed_query_result_t *const *parts, size_t n,
+                         const uint32_t *part_of, const uint32_t *row_of, size_t nkeys);
+
+/* Appends a protobuf MultiGetRequest of keys @p idx[0..n) of @p keys to
+ * @p out. Returns ED_OK or ED_ENOMEM. */
+int ed_query_keys_encode_pb(const ed_query_keys_t *keys, const uint32_t *idx, size_t n,
+                            ed_buf_t *out);
 
 /* ---- JSON conveniences (exec + encode as JSON) ---- */
 

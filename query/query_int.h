@@ -106,6 +106,7 @@ static inline const char *ed__qres_str(const ed_query_result_t *res, ed__qspan_t
 ed__qrow_t *ed__qres_row(ed_query_result_t *res);
 ed__qwin_t *ed__qres_win(ed_query_result_t *res);
 ed__qpos_t *ed__qres_pos(ed_query_result_t *res);
+ed__qcol_t *ed__qres_col(ed_query_result_t *res);
 
 /* Appends the value decoded from aggregate state columns @p cols into
  * *value: for a latest view the record itself; for other views each

@@ -93,11 +93,11 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size) {
 ed__qrow_t *ed__qres_row(ed_query_result_t *res) { ED__QRES_APPEND(res, rows, nrows, caprows); }
 ed__qwin_t *ed__qres_win(ed_query_result_t *res) { ED__QRES_APPEND(res, wins, nwins, capwins); }
 ed__qpos_t *ed__qres_pos(ed_query_result_t *res) { ED__QRES_APPEND(res, pos, npos, cappos); }
-static ed__qcol_t *qres_col(ed_query_result_t *res) { ED__QRES_APPEND(res, cols, ncols, capcols); }
+ed__qcol_t *ed__qres_col(ed_query_result_t *res) { ED__QRES_APPEND(res, cols, ncols, capcols); }
 
 /* Adds one shown column (an aggregate's result). */
 static int add_col(ed_query_result_t *res, const char *name, size_t index, const ed_col_t *c) {
-  ed__qcol_t *q = qres_col(res);
+  ed__qcol_t *q = ed__qres_col(res);
   if (q == NULL) return ED_ENOMEM;
   q->name = name;
   q->index = (uint32_t)index;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "server/forward.h"
 #include "server/http_int.h"
 
 static const int counted_status[ED__HTTP_NSTATUS] = {0,   200, 204, 304, 400, 404, 405, 406, 408,
@@ -192,6 +193,25 @@ void ed__http_metrics_write_engine(ed_engine_t *e, ed_buf_t *out) {
 
 /* ---- the handler and the logger ---- */
 
+void ed__http_metrics_write_forward(const ed_http_t *srv, ed_buf_t *out) {
+  const struct ed__fwd_stats *fs = srv->fwd_stats;
+  size_t n = fs ? atomic_load(&fs->n) : 0;
+  family(out, "eddy_forwarded_requests_total", "counter",
+         "Requests this instance forwarded to another instance (routing), by peer.");
+  for (size_t i = 0; i < n; i++) {
+    ed_buf_puts(out, "eddy_forwarded_requests_total{peer=\"");
+    ed__prom_escape(out, fs->peers[i].instance_id, strlen(fs->peers[i].instance_id));
+    ed_buf_printf(out, "\"} %" PRIu64 "\n", atomic_load(&fs->peers[i].requests));
+  }
+  family(out, "eddy_forward_failures_total", "counter",
+         "Forwarded requests that got no answer (connect, I/O error, timeout), by peer.");
+  for (size_t i = 0; i < n; i++) {
+    ed_buf_puts(out, "eddy_forward_failures_total{peer=\"");
+    ed__prom_escape(out, fs->peers[i].instance_id, strlen(fs->peers[i].instance_id));
+    ed_buf_printf(out, "\"} %" PRIu64 "\n", atomic_load(&fs->peers[i].failures));
+  }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ed__http_handler_t *h = (ed__http_handler_t *)self;
   h2o_iovec_t path = ed__http_path(req);
@@ -206,6 +226,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ed_buf_reset(&h->scratch);
   ed__http_metrics_write_engine(h->engine, &h->scratch);
   ed__http_metrics_write_http(&h->srv->metrics, &h->scratch);
+  ed__http_metrics_write_forward(h->srv, &h->scratch);
   if (ed_buf_failed(&h->scratch) || h->scratch.data == NULL) {
     ed__http_send(req, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
     return 0;

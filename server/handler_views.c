@@ -10,19 +10,34 @@
  * parameter values are percent-decoded (%XX; '+' stays '+'). Unknown query
  * parameters are ignored (min_offset and timeout_ms belong to the gate in
  * wait.c, which runs first). This file only parses HTTP: the query module
- * executes and encodes. */
+ * executes and encodes, and route.c answers what is not served here.
+ *
+ * Routing: a request is answered here when this instance runs every
+ * partition it reads (no allocation, no map); else it goes to route.c,
+ * unless it was forwarded by another instance (header eddy-forwarded), which
+ * is answered here or refused with 503, never forwarded again. Every answer
+ * names the instance(s) whose state answered in eddy-served-by. Extra query
+ * parameters: allow_stale=true (a lookup may read a standby copy; the
+ * answer says so with eddy-stale and its lag) and, between instances,
+ * partitions=0,2,5 (a scan of those partitions only). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
+#include "common/murmur2.h"
+#include "common/timeutil.h"
 #include "query/query.h"
 #include "server/http_int.h"
+#include "server/route.h"
 
 /* The handler: one per worker, so its buffers are never shared. */
 typedef struct {
   h2o_handler_t super;
+  ed__http_worker_t *w;   /* its worker */
   ed_engine_t *engine;    /* borrowed */
   ed_buf_t out;           /* the encoded answer, reused */
   ed_query_result_t *res; /* reused; NULL if its creation failed */
@@ -40,6 +55,7 @@ static void send_body(rq_t *q, int status) {
   static const char oom_json[] =
       "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
   ed_buf_t *b = &q->h->out;
+  ed__route_served_here(q->req, q->h->w->srv);
   if (ed_buf_failed(b) || b->data == NULL) {
     ed__http_send(q->req, 500, "application/json", oom_json, sizeof oom_json - 1);
     return;
@@ -203,21 +219,40 @@ static int parse_params(rq_t *q, param_t *ps, size_t n) {
   return 1;
 }
 
-/* from/to of a key lookup or multi-get: bounds on the window start. */
+/* allow_stale=true|false (also 1|0); 400 otherwise. */
+static int parse_bool(rq_t *q, const param_t *pm, int *out) {
+  *out = 0;
+  if (!pm->seen) return 1;
+  if (h2o_memis(pm->s.base, pm->s.len, H2O_STRLIT("true")) ||
+      h2o_memis(pm->s.base, pm->s.len, H2O_STRLIT("1")))
+    *out = 1;
+  else if (!h2o_memis(pm->s.base, pm->s.len, H2O_STRLIT("false")) &&
+           !h2o_memis(pm->s.base, pm->s.len, H2O_STRLIT("0"))) {
+    send_error(q, 400, "bad_request", "query parameter '%s' must be true or false", pm->name);
+    return 0;
+  }
+  return 1;
+}
+
+/* from/to of a key lookup or multi-get (bounds on the window start) and
+ * allow_stale. */
 static int parse_key_opts(rq_t *q, ed_query_key_opts_t *opts) {
   param_t ps[] = {{.name = "from", .type = P_INT, .what = "an integer (epoch ms)"},
-                  {.name = "to", .type = P_INT, .what = "an integer (epoch ms)"}};
+                  {.name = "to", .type = P_INT, .what = "an integer (epoch ms)"},
+                  {.name = "allow_stale", .type = P_TEXT}};
   memset(opts, 0, sizeof *opts);
-  if (!parse_params(q, ps, 2)) return 0;
+  if (!parse_params(q, ps, 3)) return 0;
   opts->has_from = ps[0].seen;
   opts->from = ps[0].i;
   opts->has_to = ps[1].seen;
   opts->to = ps[1].i;
-  return 1;
+  return parse_bool(q, &ps[2], &opts->allow_stale);
 }
 
-static int parse_scan(rq_t *q, ed_query_scan_t *scan) {
-  enum { FROM, TO, LIMIT, CURSOR, WFROM, WTO, N };
+/* @p parts: room for the view's partition count (@p nparts), for the
+ * internal partitions= parameter. */
+static int parse_scan(rq_t *q, ed_query_scan_t *scan, int32_t *parts, int32_t nparts) {
+  enum { FROM, TO, LIMIT, CURSOR, WFROM, WTO, PARTS, N };
   param_t ps[N] = {
       [FROM] = {.name = "from", .type = P_TEXT},
       [TO] = {.name = "to", .type = P_TEXT},
@@ -225,6 +260,7 @@ static int parse_scan(rq_t *q, ed_query_scan_t *scan) {
       [CURSOR] = {.name = "cursor", .type = P_TEXT},
       [WFROM] = {.name = "window_from", .type = P_INT, .what = "an integer (epoch ms)"},
       [WTO] = {.name = "window_to", .type = P_INT, .what = "an integer (epoch ms)"},
+      [PARTS] = {.name = "partitions", .type = P_TEXT},
   };
   memset(scan, 0, sizeof *scan);
   if (!parse_params(q, ps, N)) return 0;
@@ -246,7 +282,75 @@ static int parse_scan(rq_t *q, ed_query_scan_t *scan) {
   scan->window_from = ps[WFROM].i;
   scan->has_window_to = ps[WTO].seen;
   scan->window_to = ps[WTO].i;
+  if (ps[PARTS].seen) {
+    long n = parts ? ed__route_parse_partitions(ps[PARTS].s.base, ps[PARTS].s.len, nparts, parts)
+                   : -1;
+    if (n < 0) {
+      send_error(q, 400, "bad_request",
+                 "query parameter 'partitions' must list partitions of the view (0..%" PRId32
+                 ") in ascending order, comma-separated",
+                 nparts - 1);
+      return 0;
+    }
+    scan->partitions = parts;
+    scan->npartitions = (size_t)n;
+  }
   return 1;
+}
+
+/* ---- routing ---- */
+
+/* 1 if another instance forwarded the request. */
+static int is_forwarded(h2o_req_t *req) {
+  return h2o_find_header_by_str(&req->headers, H2O_STRLIT(ED_ROUTE_HDR_FORWARDED), -1) >= 0;
+}
+
+/* 1 if the query string has a min_offset parameter. */
+static int has_wait(h2o_req_t *req) {
+  if (req->query_at == SIZE_MAX) return 0;
+  const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+  while (p < end) {
+    if (end - p >= 11 && memcmp(p, "min_offset=", 11) == 0) return 1;
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    p = amp ? amp + 1 : end;
+  }
+  return 0;
+}
+
+static ed__route_req_t route_req(rq_t *q, ed_view_t *v, const char *seg, size_t seg_len,
+                                 int allow_stale) {
+  ed__route_req_t rr = {.v = v,
+                        .view_seg = h2o_iovec_init(seg, seg_len),
+                        .enc = q->enc,
+                        .allow_stale = allow_stale,
+                        .has_wait = has_wait(q->req)};
+  return rr;
+}
+
+/* A stale read from the standby copy of partition @p p: say so, and how
+ * far behind it is. */
+static void add_stale_headers(rq_t *q, ed_view_t *v, int32_t p) {
+  ed_view_replica_t rep;
+  int64_t recs = -1, ms = -1;
+  if (ed_view_replica(v, p, &rep) == ED_OK) {
+    if (rep.changelog_end >= 0 && rep.changelog_offset >= 0)
+      recs = rep.changelog_end > rep.changelog_offset ? rep.changelog_end - rep.changelog_offset
+                                                      : 0;
+    if (recs == 0)
+      ms = 0;
+    else if (rep.caught_up_ms >= 0)
+      ms = ed_now_ms() - rep.caught_up_ms;
+  }
+  h2o_req_t *req = q->req;
+  char *buf = h2o_mem_alloc_pool(&req->pool, 48);
+  int a = snprintf(buf, 24, "%" PRId64, recs);
+  int b = snprintf(buf + 24, 24, "%" PRId64, ms);
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("eddy-stale"), 0, NULL,
+                        H2O_STRLIT("true"));
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("eddy-standby-lag-records"), 0,
+                        NULL, buf, (size_t)a);
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("eddy-standby-lag-ms"), 0, NULL,
+                        buf + 24, (size_t)b);
 }
 
 /* Splits off the next segment of [*p, end): returns its length and moves
@@ -282,14 +386,39 @@ static ed_query_enc_t body_encoding(h2o_req_t *req) {
                                                                         : ED_QUERY_JSON;
 }
 
-static void on_multi_get(rq_t *q, h2o_iovec_t view) {
+/* 1 when every key of the multi-get is read here (or is malformed: the
+ * local execution names it). */
+static int keys_here(ed_view_t *v, const ed_query_keys_t *keys, int allow_stale) {
+  int32_t n = ed_view_partition_count(v);
+  if (n <= 0) return 1;
+  for (size_t i = 0; i < keys->n; i++) {
+    size_t kl = 0;
+    const char *k = ed_query_keys_at(keys, i, &kl);
+    if (kl == 0 || kl > ED_QUERY_MAX_KEY) return 1;
+    int32_t p = ed_partition_for_key(k, kl, n);
+    if (ed_view_store(v, p) == NULL &&
+        !(allow_stale && ed_view_standby_store(v, p) != NULL))
+      return 0;
+  }
+  return 1;
+}
+
+static void on_multi_get(rq_t *q, h2o_iovec_t view, const char *seg, size_t seg_len) {
   views_handler_t *h = q->h;
   ed_query_key_opts_t opts;
   if (!parse_key_opts(q, &opts)) return;
   h2o_iovec_t body = q->req->entity;
   if (body.base == NULL) body = h2o_iovec_init("", 0);
-  if (ed_query_parse_keys(body.base, body.len, body_encoding(q->req), &h->keys, h->res) == 0)
+  if (ed_query_parse_keys(body.base, body.len, body_encoding(q->req), &h->keys, h->res) == 0) {
+    ed_view_t *v = ed_engine_find_view(h->engine, view.base, view.len);
+    if (v != NULL && !is_forwarded(q->req) && !keys_here(v, &h->keys, opts.allow_stale) &&
+        h->w->route != NULL) {
+      ed__route_req_t rr = route_req(q, v, seg, seg_len, opts.allow_stale);
+      ed__route_keys(h->w->route, q->req, &rr, &h->keys, &opts);
+      return;
+    }
     ed_query_exec_keys(h->engine, view.base, view.len, &h->keys, &opts, h->res);
+  }
   send_result(q);
   if (h->keys.cap > 4 * ED_QUERY_MAX_KEYS || h->keys.bytes.cap > (size_t)16 << 20) {
     ed_query_keys_fini(&h->keys); /* don't keep a huge request's memory */
@@ -355,11 +484,24 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     }
     if (!decode_segment(&q, "view segment", view_raw, view_raw_len, &view)) return 0;
     if (is_keys) {
-      on_multi_get(&q, view);
+      on_multi_get(&q, view, view_raw, view_raw_len);
       return 0;
     }
+    ed_view_t *v = ed_engine_find_view(h->engine, view.base, view.len);
+    int32_t np = v ? ed_view_partition_count(v) : 0;
+    int32_t *parts = np > 0 ? h2o_mem_alloc_pool(&req->pool, (size_t)np * sizeof *parts) : NULL;
     ed_query_scan_t scan;
-    if (!parse_scan(&q, &scan)) return 0;
+    if (!parse_scan(&q, &scan, parts, np)) return 0;
+    if (v != NULL && scan.partitions == NULL && !is_forwarded(req) && h->w->route != NULL) {
+      int32_t pi = 0;
+      while (pi < np && ed_view_store(v, pi) != NULL)
+        pi++;
+      if (pi < np) { /* some partitions are read elsewhere */
+        ed__route_req_t rr = route_req(&q, v, view_raw, view_raw_len, 0);
+        ed__route_rows(h->w->route, req, &rr, &scan);
+        return 0;
+      }
+    }
     ed_query_exec_rows(h->engine, view.base, view.len, &scan, h->res);
     send_result(&q);
     return 0;
@@ -382,6 +524,23 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   if (!decode_segment(&q, "key segment", key_raw, key_raw_len, &key)) return 0;
   ed_query_key_opts_t opts;
   if (!parse_key_opts(&q, &opts)) return 0;
+  ed_view_t *v = ed_engine_find_view(h->engine, view.base, view.len);
+  int32_t np = v ? ed_view_partition_count(v) : 0;
+  if (np > 0 && key.len > 0 && key.len <= ED_QUERY_MAX_KEY) {
+    int32_t kp = ed_partition_for_key(key.base, key.len, np);
+    if (ed_view_store(v, kp) == NULL) {
+      if (opts.allow_stale && ed_view_standby_store(v, kp) != NULL) {
+        add_stale_headers(&q, v, kp); /* answered below, from the standby */
+      } else if (is_forwarded(req) && h->w->route != NULL) {
+        ed__route_refuse(h->w->route, req, v, kp);
+        return 0;
+      } else if (h->w->route != NULL) {
+        ed__route_req_t rr = route_req(&q, v, view_raw, view_raw_len, opts.allow_stale);
+        ed__route_key(h->w->route, req, &rr, kp);
+        return 0;
+      }
+    }
+  }
   ed_query_exec_key(h->engine, view.base, view.len, key.base, key.len, &opts, h->res);
   send_result(&q);
   return 0;
@@ -394,10 +553,11 @@ static void on_dispose(h2o_handler_t *self) {
   ed_query_keys_fini(&h->keys);
 }
 
-void ed__handler_views_register(h2o_hostconf_t *host, ed_engine_t *engine) {
+void ed__handler_views_register(h2o_hostconf_t *host, ed__http_worker_t *w) {
   h2o_pathconf_t *pc = h2o_config_register_path(host, "/v1", 0);
   views_handler_t *h = (views_handler_t *)h2o_create_handler(pc, sizeof *h);
-  h->engine = engine;
+  h->w = w;
+  h->engine = w->srv->engine;
   ed_buf_init(&h->out);
   h->res = ed_query_result_create();
   ed_query_keys_init(&h->keys);

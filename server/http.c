@@ -36,7 +36,9 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "query/query.h"
+#include "server/forward.h"
 #include "server/http_int.h"
+#include "server/route.h"
 
 #include <h2o/http2.h>
 #include <h2o/http2_internal.h>
@@ -337,7 +339,7 @@ static int init_worker(ed_http_t *h, ed__http_worker_t *w, int i, int fd) {
   ed__handler_health_register(host, h);
   ed__handler_metrics_register(host, h);
   ed__handler_cluster_register(host, h); /* before /v1: h2o takes the first match */
-  ed__handler_views_register(host, h->engine);
+  ed__handler_views_register(host, w);
   ed__http_handler_create(h2o_config_register_path(host, "/", 0), NULL, fallback_on_req);
   /* pathconf pointers are stable from here on (no more registrations) */
   h2o_pathconf_t *v1 = find_path(host, "/v1");
@@ -356,6 +358,8 @@ static int init_worker(ed_http_t *h, ed__http_worker_t *w, int i, int fd) {
   w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
   w->listener->data = w;
   h2o_socket_read_start(w->listener, on_accept);
+  w->route = ed__route_create(w);
+  if (w->route == NULL) return ED_ENOMEM;
   return ed__wait_init(w);
 }
 
@@ -369,6 +373,9 @@ static void fini_worker(ed__http_worker_t *w) {
   if (w->listener != NULL) h2o_socket_close(w->listener);
   w->listener = NULL;
   ed__wait_fini(w);
+  ed__route_stop(w->route);
+  ed__route_destroy(w->route);
+  w->route = NULL;
   h2o_multithread_unregister_receiver(w->queue, &w->stop_receiver);
   h2o_multithread_unregister_receiver(w->queue, &w->commit_receiver);
   h2o_multithread_destroy_queue(w->queue);
@@ -443,6 +450,7 @@ static void *worker_main(void *arg) {
   h2o_socket_close(w->listener);
   w->listener = NULL;
   ed__wait_fini(w); /* parked requests get a 503 */
+  ed__route_stop(w->route); /* and so do routed ones */
 
   /* h2o 2.2 has no way to close idle connections from outside: make their
    * timeouts (HTTP/1 request, HTTP/2 idle, TLS handshake) expire now, so
@@ -481,6 +489,8 @@ static void stop_workers(ed_http_t *h) {
   }
   if (leaked) return; /* the leaked workers' state points into h */
   if (h->ssl_ctx) SSL_CTX_free(h->ssl_ctx);
+  if (h->fwd_stats != NULL) pthread_mutex_destroy(&h->fwd_stats->mu);
+  free(h->fwd_stats);
   free(h->workers);
   free(h);
 }
@@ -502,13 +512,17 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
 
   ed_http_t *h = calloc(1, sizeof *h);
   ed__http_worker_t *workers = calloc((size_t)nthreads, sizeof *workers);
-  if (h == NULL || workers == NULL) {
+  struct ed__fwd_stats *fs = calloc(1, sizeof *fs);
+  if (h == NULL || workers == NULL || fs == NULL) {
     free(h);
     free(workers);
+    free(fs);
     close(fd);
     snprintf(err, errlen, "out of memory");
     return ED_ENOMEM;
   }
+  pthread_mutex_init(&fs->mu, NULL);
+  h->fwd_stats = fs;
   h->engine = conf->engine;
   h->members = conf->members;
   h->port = port;
@@ -529,6 +543,8 @@ int ed_http_start(const ed_http_conf_t *conf, ed_http_t **out, char *err, size_t
     if (h->ssl_ctx == NULL) {
       close(fd);
       free(workers);
+      pthread_mutex_destroy(&fs->mu);
+      free(fs);
       free(h);
       return ED_EINVAL;
     }

@@ -121,6 +121,7 @@ struct ed_http {
   ed__http_worker_t *workers;
   SSL_CTX *ssl_ctx; /* NULL: cleartext (HTTP/1.1 and h2c) */
   ed__http_metrics_t metrics;
+  struct ed__fwd_stats *fwd_stats; /* forwarded requests per peer (forward.h) */
 };
 
 /* Parked requests of one worker (wait.c). */
@@ -152,6 +153,7 @@ struct ed__http_worker {
   h2o_buffer_prototype_t *h2_wbuf; /* h2o 2.2's thread-local HTTP/2 write buffers */
   pthread_t thread;
   int started;
+  struct ed__route *route; /* routing of requests not served here (route.h) */
 };
 
 /* Sets up the worker's wait state. Returns ED_OK or ED_ENOMEM. */
@@ -206,8 +208,11 @@ void ed__http_note_request(h2o_req_t *req);
  * API: h2o takes the first path that matches. */
 void ed__handler_cluster_register(h2o_hostconf_t *host, ed_http_t *srv);
 
-/* Registers the /v1 API on @p host (handler_views.c). */
-void ed__handler_views_register(h2o_hostconf_t *host, ed_engine_t *engine);
+/* Registers the /v1 API on @p host for worker @p w (handler_views.c). */
+void ed__handler_views_register(h2o_hostconf_t *host, ed__http_worker_t *w);
+
+/* Appends the forwarding series (requests and failures per peer). */
+void ed__http_metrics_write_forward(const ed_http_t *srv, ed_buf_t *out);
 
 /* The request path without its query string. Borrowed from @p req. */
 h2o_iovec_t ed__http_path(const h2o_req_t *req);

@@ -409,6 +409,10 @@ static int gate_on_req(h2o_handler_t *self, h2o_req_t *req) {
                           spec.pos[i].partition, name, nparts);
       return 0;
     }
+  /* a partition not running here: the handler routes the request to its
+   * owner, whose gate waits, or refuses it (forwarded) */
+  for (size_t i = 0; i < spec.n; i++)
+    if (ed_view_store(v, spec.pos[i].partition) == NULL) return -1;
   if (satisfied(v, spec.pos, spec.n)) return -1;
   wait_extra_t *x = extra(w);
   if (x == NULL || !x->open) {
