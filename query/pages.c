@@ -104,11 +104,10 @@ static int import_positions(ed_query_result_t *res, Eddy__V1__Position **ps, siz
   return ED_OK;
 }
 
-int ed_query_result_import(ed_query_result_t *res, ed_view_t *v, int multi, const void *pb,
-                           size_t len) {
-  const ed_view_def_t *def = ed_view_def(v);
+int ed_query_result_import(ed_query_result_t *res, const ed_view_def_t *def, ed_store_kind_t kind,
+                           int multi, const void *pb, size_t len) {
   ed__qres_reset(res, multi ? ED__QRES_MULTI : ED__QRES_ROWS);
-  res->scan_windows = !multi && is_windowed(ed_view_kind(v));
+  res->scan_windows = !multi && is_windowed(kind);
   int rc = ED_OK;
   if (multi) {
     Eddy__V1__MultiGetAnswer *m = eddy__v1__multi_get_answer__unpack(NULL, len, pb);
@@ -227,9 +226,8 @@ static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
   return al < bl ? -1 : al > bl;
 }
 
-int ed_query_merge_pages(ed_query_result_t *out, ed_view_t *v, ed_query_result_t *const *pages,
-                         size_t n, size_t limit) {
-  ed_store_kind_t kind = ed_view_kind(v);
+int ed_query_merge_pages(ed_query_result_t *out, ed_store_kind_t kind,
+                         ed_query_result_t *const *pages, size_t n, size_t limit) {
   if (limit == 0) limit = ED_QUERY_DEFAULT_LIMIT;
   ed__qres_reset(out, ED__QRES_ROWS);
   out->scan_windows = is_windowed(kind);

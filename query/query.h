@@ -156,22 +156,22 @@ int ed_query_exec_keys(ed_engine_t *e, const char *view, size_t view_len,
 
 /* ---- routed answers: parts computed elsewhere (server/route*.c) ---- */
 
-/* Reads a protobuf answer of view @p v back into @p res (reset first): a
- * RowList (@p multi 0: a range scan page, next_cursor kept) or a
- * MultiGetAnswer (@p multi 1). Column names come from @p v's definition
- * (every instance runs the same config). Returns ED_OK, ED_EINVAL (not
- * such a message) or ED_ENOMEM. */
-int ed_query_result_import(ed_query_result_t *res, ed_view_t *v, int multi, const void *pb,
-                           size_t len);
+/* Reads a protobuf answer of a view defined by @p def, with rows of
+ * @p kind, back into @p res (reset first): a RowList (@p multi 0: a range
+ * scan page, next_cursor kept) or a MultiGetAnswer (@p multi 1). Column
+ * names come from @p def (every instance runs the same config). Returns
+ * ED_OK, ED_EINVAL (not such a message) or ED_ENOMEM. */
+int ed_query_result_import(ed_query_result_t *res, const ed_view_def_t *def, ed_store_kind_t kind,
+                           int multi, const void *pb, size_t len);
 
-/* Merges range scan pages @p pages[0..n) of view @p v, each over its own
+/* Merges range scan pages @p pages[0..n) of a view of @p kind, each over its own
  * partitions and each at most @p limit rows (0: the default), into one page
  * of at most @p limit rows in store-key order: the positions of every page
  * (by partition) and, when rows remain (more rows than the limit, or a page
  * with a next_cursor), the cursor of the last row kept, as a local scan
  * makes it. Returns the status (200, or 500 out of memory). */
-int ed_query_merge_pages(ed_query_result_t *out, ed_view_t *v, ed_query_result_t *const *pages,
-                         size_t n, size_t limit);
+int ed_query_merge_pages(ed_query_result_t *out, ed_store_kind_t kind,
+                         ed_query_result_t *const *pages, size_t n, size_t limit);
 
 /* Puts multi-get parts back together: row i of @p out is row @p row_of[i]
  * of part @p part_of[i]; positions of every part, by partition. Returns

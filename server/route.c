@@ -364,8 +364,8 @@ static void finish(rq_t *q) {
         answer_forwarded(q, f);
         return;
       }
-      if (ed_query_result_import(pt->res, q->rr.v, q->kind == RQ_KEYS, f->body.data,
-                                 f->body.len) != ED_OK) {
+      if (ed_query_result_import(pt->res, ed_view_def(q->rr.v), ed_view_kind(q->rr.v),
+                                 q->kind == RQ_KEYS, f->body.data, f->body.len) != ED_OK) {
         snprintf(q->why, sizeof q->why, "instance %s sent an answer that does not decode", pt->id);
         again(q);
         return;
@@ -376,7 +376,7 @@ static void finish(rq_t *q) {
   }
   if (q->kind == RQ_ROWS) {
     size_t limit = q->scan.limit ? q->scan.limit : ED_QUERY_DEFAULT_LIMIT;
-    ed_query_merge_pages(r->res, q->rr.v, pages, q->nparts, limit);
+    ed_query_merge_pages(r->res, ed_view_kind(q->rr.v), pages, q->nparts, limit);
   } else {
     uint32_t *part_of_key = malloc((q->keys.n ? q->keys.n : 1) * sizeof *part_of_key);
     uint32_t *row_of_key = malloc((q->keys.n ? q->keys.n : 1) * sizeof *row_of_key);
