@@ -10,6 +10,7 @@
  *  (b) a range scan with limit 37 returns the whole table in key order
  *      through its cursors, with a position for every partition;
  *  (c) a multi-get of all 300 keys returns each count in request order;
+ *  and protobuf answers (Accept) come through forwarding and merging alike;
  *  (d) a request carrying eddy-forwarded for a partition the instance does
  *      not own gets 503 (it is not forwarded again); one it owns, 200.
  * And /metrics counts the forwarded requests per peer. */
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "proto/eddy.pb-c.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 6
@@ -259,6 +261,9 @@ static void check_scan(rt_t *t, int k) {
                t->in[k].port, LIMIT);
     long st = request(t, url, NULL, NULL, &a);
     if (st != 200) fail_msg("from %s: scan page %d: status %ld: %s", ids[k], pages, st, a.body);
+    for (int i = 0; i < NINST; i++) /* merged from every owner's page */
+      if (strstr(a.served_by, ids[i]) == NULL)
+        fail_msg("from %s: scan page %d served by '%s'", ids[k], pages, a.served_by);
     pages++;
     assert_int_equal(eh_json_get_text(a.body, a.len, "rows", rows, sizeof rows), 0);
     assert_int_equal(eh_json_get_text(a.body, a.len, "positions", positions, sizeof positions), 0);
@@ -363,6 +368,50 @@ static void check_no_second_hop(rt_t *t, const int *owners) {
   free(a.body);
 }
 
+/* Protobuf answers come through forwarding and merging too: a key of each
+ * partition and the first page of a scan, from instance @p k. */
+static void check_protobuf(rt_t *t, int k, const int *owners) {
+  answer_t a = {0};
+  int seen[NPART] = {0};
+  for (int i = 0; i < NKEYS; i++) {
+    char key[16], url[256];
+    key_of(i, key, sizeof key);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port, key);
+    assert_int_equal(request(t, url, NULL, "Accept: application/x-protobuf", &a), 200);
+    Eddy__V1__Row *r = eddy__v1__row__unpack(NULL, a.len, (const uint8_t *)a.body);
+    assert_non_null(r);
+    assert_true(r->partition >= 0 && r->partition < NPART);
+    assert_int_equal(r->key.len, strlen(key));
+    assert_memory_equal(r->key.data, key, r->key.len);
+    assert_non_null(r->value);
+    assert_int_equal(r->value->n_columns, 1);
+    assert_string_equal(r->value->columns[0]->name, "count");
+    assert_int_equal(r->value->columns[0]->int_value, count_of(i));
+    assert_string_equal(a.served_by, ids[owners[r->partition]]);
+    seen[r->partition] = 1;
+    eddy__v1__row__free_unpacked(r, NULL);
+  }
+  for (int p = 0; p < NPART; p++)
+    assert_true(seen[p]);
+  char url[256];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/rows?limit=%d", t->in[k].port,
+           LIMIT);
+  assert_int_equal(request(t, url, NULL, "Accept: application/x-protobuf", &a), 200);
+  Eddy__V1__RowList *l = eddy__v1__row_list__unpack(NULL, a.len, (const uint8_t *)a.body);
+  assert_non_null(l);
+  assert_int_equal(l->n_rows, LIMIT);
+  assert_int_equal(l->n_positions, NPART);
+  for (size_t i = 0; i < l->n_rows; i++) {
+    char key[16];
+    key_of((int)i, key, sizeof key);
+    assert_memory_equal(l->rows[i]->key.data, key, strlen(key));
+    assert_int_equal(l->rows[i]->value->columns[0]->int_value, count_of((int)i));
+  }
+  assert_true(l->next_cursor != NULL && l->next_cursor[0] != '\0');
+  eddy__v1__row_list__free_unpacked(l, NULL);
+  free(a.body);
+}
+
 static void check_metrics(rt_t *t) {
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", t->in[0].port);
@@ -419,6 +468,7 @@ static void test_routing(void **state) {
     check_keys(t, k, owners);
     check_scan(t, k);
     check_multi_get(t, k);
+    check_protobuf(t, k, owners);
   }
   check_no_second_hop(t, owners);
   check_metrics(t);
