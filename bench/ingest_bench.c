@@ -490,8 +490,8 @@ int main(int argc, char **argv) {
   /* dev-kafka with the source and, for the repartitioned view, one
    * repartition topic per round (each round is a fresh app). */
   eh_proc_t kafka;
-  char rtopics[MAX_ROUNDS][256];
-  char *kargv[6 + 2 * MAX_ROUNDS + 1];
+  char rtopics[MAX_ROUNDS][256], ctopics[MAX_ROUNDS * 3][256];
+  char *kargv[6 + 2 * MAX_ROUNDS + 6 * MAX_ROUNDS + 1];
   int ka = 0;
   kargv[ka++] = (char *)b.eddy;
   kargv[ka++] = "dev-kafka";
@@ -504,6 +504,15 @@ int main(int argc, char **argv) {
       repartition_topic(r, rtopics[r], sizeof(rtopics[r]));
       kargv[ka++] = "--topic";
       kargv[ka++] = rtopics[r];
+    }
+  /* Each round's views write changelogs. */
+  int nc = 0;
+  for (int r = 0; r < b.rounds; r++)
+    for (int k = 0; k < 3; k++) {
+      if (!b.views[k]) continue;
+      snprintf(ctopics[nc], sizeof ctopics[nc], "bench-%d.%s.changelog", r, view_names[k]);
+      kargv[ka++] = "--topic";
+      kargv[ka++] = ctopics[nc++];
     }
   kargv[ka] = NULL;
   if (eh_proc_spawn(&kafka, b.dir, "dev-kafka", kargv) != 0) die("cannot start eddy dev-kafka");

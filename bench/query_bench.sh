@@ -36,7 +36,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # Kafka with the table's source: the mock keeps about 5 MiB per partition,
 # so 1M records need 16 partitions (and lz4 would not hurt).
-"$eddy" dev-kafka --partitions 16 --topic pageviews >"$dir/kafka.out" 2>"$dir/kafka.err" &
+"$eddy" dev-kafka --partitions 16 --topic pageviews --topic qbench.users.changelog >"$dir/kafka.out" 2>"$dir/kafka.err" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/kafka.out" ] && break; sleep 0.1; done
 bootstrap=$(head -1 "$dir/kafka.out")

@@ -74,9 +74,9 @@ int ed_mock_kafka_create_topic(ed_mock_kafka_t *m, const char *topic, int partit
 int ed_mock_kafka_create_config_topics(ed_mock_kafka_t *m, const ed_config_t *cfg,
                                        int partitions, char *err, size_t errlen) {
   for (size_t i = 0; i < cfg->nviews; i++) {
-    char topics[4][512];
+    char topics[5][512];
     snprintf(topics[0], sizeof topics[0], "%s", cfg->views[i].from);
-    size_t n = 1 + ed_view_internal_topics(&cfg->views[i], cfg->app, topics + 1, 3);
+    size_t n = 1 + ed_view_internal_topics(&cfg->views[i], cfg->app, topics + 1, 4);
     for (size_t k = 0; k < n; k++) {
       int rc = ed_mock_kafka_create_topic(m, topics[k], partitions, err, errlen);
       if (rc != ED_OK) return rc;

@@ -44,6 +44,7 @@
 #include "server/config.h"
 #include "server/main_int.h"
 #include "store/store.h"
+#include "streams/changelog.h"
 
 #define RESET_TIMEOUT_MS 10000
 
@@ -403,6 +404,72 @@ static int seed_repartitioned(reset_t *r, rd_kafka_t *rk, char *err, size_t errl
   return ED_OK;
 }
 
+static void on_reset_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk;
+  (void)opaque;
+  int64_t *after = m->_private;
+  if (after) *after = m->err ? -1 : m->offset + 1;
+}
+
+/* The changelog still holds the old state, which a restore would bring
+ * back: a reset record goes to every partition (a restore drops what came
+ * before it), and the new local state starts after it. Embedded Kafka
+ * starts empty: nothing to do there. */
+static int reset_changelog(reset_t *r, rd_kafka_t *rk, char *err, size_t errlen) {
+  char topic[600];
+  snprintf(topic, sizeof topic, "%s.%s.changelog", r->cfg->app, r->view->name);
+  int32_t n = 0;
+  int rc = topic_partitions(rk, r->cfg->bootstrap_servers, topic, &n, err, errlen);
+  if (rc == ED_ENOTFOUND) return ED_OK; /* never ran: nothing to forget */
+  if (rc != ED_OK) return rc;
+  rd_kafka_conf_t *pc = rd_kafka_conf_new();
+  char kerr[256];
+  for (size_t i = 0; i < r->cfg->nkafka; i++)
+    rd_kafka_conf_set(pc, r->cfg->kafka[i].name, r->cfg->kafka[i].value, kerr, sizeof kerr);
+  rd_kafka_conf_set(pc, "bootstrap.servers", r->cfg->bootstrap_servers, kerr, sizeof kerr);
+  rd_kafka_conf_set_dr_msg_cb(pc, on_reset_delivery);
+  rd_kafka_conf_set_log_cb(pc, on_kafka_log);
+  rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, kerr, sizeof kerr);
+  if (prod == NULL) {
+    rd_kafka_conf_destroy(pc);
+    snprintf(err, errlen, "cannot create a producer: %s", kerr);
+    return ED_EKAFKA;
+  }
+  int64_t *after = calloc((size_t)n, sizeof *after);
+  rc = after ? ED_OK : ED_ENOMEM;
+  for (int32_t p = 0; rc == ED_OK && p < n; p++) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, ED_CL_RESET, -1, "", 0);
+    after[p] = -1;
+    if (rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
+                          RD_KAFKA_V_KEY(ED_CL_RESET_KEY, ED_CL_RESET_KEY_LEN),
+                          RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&after[p]),
+                          RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(h);
+      rc = ED_EKAFKA;
+    }
+  }
+  rd_kafka_flush(prod, RESET_TIMEOUT_MS);
+  for (int32_t p = 0; rc == ED_OK && p < n; p++)
+    if (after[p] < 0) rc = ED_EKAFKA;
+  if (rc != ED_OK) snprintf(err, errlen, "cannot write the reset record to %s", topic);
+  for (int32_t p = 0; rc == ED_OK && p < n; p++) {
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/%d", r->dir, (int)p);
+    ed_store_t *st;
+    rc = ed_store_open(dir, NULL, &st, err, errlen);
+    if (rc != ED_OK) break;
+    ed_store_meta_put_t metas[] = {{ED_STORE_META_CHANGELOG, after[p]},
+                                   {"fingerprint", (int64_t)ed_view_fingerprint(r->view)}};
+    rc = ed_store_commit(st, NULL, 0, metas, 2, err, errlen);
+    ed_store_close(st);
+  }
+  if (rc == ED_OK) printf("marked %s as reset (%d partition(s))\n", topic, (int)n);
+  free(after);
+  rd_kafka_destroy(prod);
+  return rc;
+}
+
 static int run(reset_t *r) {
   char err[1024] = "";
   const ed_config_t *cfg = r->cfg;
@@ -452,6 +519,7 @@ static int run(reset_t *r) {
   /* Last: if it fails, the fresh state reads the repartition topic from its
    * beginning and drops the re-produced duplicates (exact while the topic
    * still holds its history). */
+  if (rc == ED_OK) rc = reset_changelog(r, rk, err, sizeof err);
   if (rc == ED_OK && r->view->key) rc = seed_repartitioned(r, rk, err, sizeof err);
   if (rc == ED_OK) {
     printf("rewound consumer group %s on %s (%d partition(s)):\n", r->group, r->view->from,

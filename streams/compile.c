@@ -441,6 +441,7 @@ size_t ed_view_internal_topics(const ed_view_def_t *def, const char *app, char (
                                size_t max) {
   size_t n = 0;
   if (def->key && n < max) snprintf(topics[n++], 512, "%s.%s.repartition", app, def->name);
+  if (n < max) snprintf(topics[n++], 512, "%s.%s.changelog", app, def->name);
   if (def->to && n < max) snprintf(topics[n++], 512, "%s", def->to);
   if (def->on_error == ED_ON_ERROR_DEAD_LETTER && n < max)
     snprintf(topics[n++], 512, "%s.%s.dead_letter", app, def->name);

@@ -21,7 +21,8 @@ int ed_view_compile(const ed_view_def_t *def, const char *app, ed_topology_t **o
 
 /* Every topic the compiled view reads or writes besides its source, with
  * the partition count it needs (0: any): the repartition topic (same
- * partitions as the source), the output topic and the dead-letter topic.
+ * partitions as the source), the changelog (the same), the output topic
+ * and the dead-letter topic.
  * Writes up to @p max names into @p topics (each of capacity 512). Used to
  * create them in a development Kafka. Returns how many. */
 size_t ed_view_internal_topics(const ed_view_def_t *def, const char *app, char (*topics)[512],

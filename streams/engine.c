@@ -35,6 +35,15 @@ int ed_engine_create(const ed_engine_conf_t *conf, ed_engine_t **out, char *err,
   return ED_OK;
 }
 
+static void view_free(ed_view_t *v) {
+  free((void *)v->ready);
+  free(v->pos);
+  free((void *)v->standby_ready);
+  free((void *)v->standby_want);
+  free((void *)v->replica);
+  free(v);
+}
+
 static int add_views(ed_engine_t *e, ed_runner_t *r, char *err, size_t errlen) {
   ed_topology_t *t = r->topo;
   for (int s = 0; s < t->nstores; s++) {
@@ -55,12 +64,15 @@ static int add_views(ed_engine_t *e, ed_runner_t *r, char *err, size_t errlen) {
     v->def = t->stores[s].view ? t->stores[s].view : &v->fallback_def;
     v->ready = calloc((size_t)v->nparts, sizeof *v->ready);
     v->pos = calloc((size_t)v->nparts, sizeof *v->pos);
-    if (v->ready == NULL || v->pos == NULL) {
-      free((void *)v->ready);
-      free(v->pos);
-      free(v);
+    v->standby_ready = calloc((size_t)v->nparts, sizeof *v->standby_ready);
+    v->standby_want = calloc((size_t)v->nparts, sizeof *v->standby_want);
+    v->replica = calloc((size_t)v->nparts * 6, sizeof *v->replica);
+    if (!v->ready || !v->pos || !v->standby_ready || !v->standby_want || !v->replica) {
+      view_free(v);
       return ED_ENOMEM;
     }
+    for (int32_t p = 0; p < v->nparts * 6; p++)
+      atomic_store(&v->replica[p], p % 6 == 0 ? ED_REPLICA_NONE : -1);
     for (int32_t p = 0; p < v->nparts; p++) {
       atomic_store(&v->pos[p].offset, -1);
       atomic_store(&v->pos[p].stream_time, INT64_MIN);
@@ -84,10 +96,7 @@ int ed_engine_add_topology(ed_engine_t *e, ed_topology_t *t, const ed_topology_o
   rc = add_views(e, r, err, errlen);
   if (rc != ED_OK) {
     while (e->nviews > nviews) {
-      ed_view_t *v = e->views[--e->nviews];
-      free((void *)v->ready);
-      free(v->pos);
-      free(v);
+      view_free(e->views[--e->nviews]);
     }
     r->topo = NULL; /* still the caller's */
     ed__runner_destroy(r);
@@ -117,11 +126,7 @@ void ed_engine_stop(ed_engine_t *e) {
 void ed_engine_destroy(ed_engine_t *e) {
   if (e == NULL) return;
   ed_engine_stop(e);
-  for (size_t i = 0; i < e->nviews; i++) {
-    free((void *)e->views[i]->ready);
-    free(e->views[i]->pos);
-    free(e->views[i]);
-  }
+  for (size_t i = 0; i < e->nviews; i++) view_free(e->views[i]);
   for (size_t i = 0; i < e->nrunners; i++) ed__runner_destroy(e->runners[i]);
   for (size_t i = 0; i < e->nkafka; i++) {
     free(e->kafka[i].name);

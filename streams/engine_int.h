@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "streams/cache.h"
+#include "streams/changelog.h"
 #include "streams/engine.h"
 #include "streams/topology_int.h"
 
@@ -59,6 +60,17 @@ struct ed_kvstore {
   uint64_t last_gen;       /* the cache generation it belongs to */
 };
 
+
+/* Keys restored ahead of the resume point (streams/ahead.c): rows of an
+ * incomplete commit, already holding records the task will read again. An
+ * update to such a key from a record below its position is skipped. */
+typedef struct {
+  struct ed_ahead_slot *slots;
+  size_t cap, n;
+  ed_buf_t keys;               /* key bytes */
+  int64_t max[ED_TOPO_MAX_NODES]; /* highest position per source slot */
+} ed_ahead_t;
+
 typedef struct {
   int node;
   ed_punctuate_type_t type;
@@ -104,6 +116,30 @@ struct ed_task {
   ed_store_meta_put_t *metas;
   size_t metas_cap;
   char (*meta_names)[48];
+  /* Changelog (NULL topic: none). */
+  const char *changelog_topic;
+  int64_t changelog_next;    /* next changelog offset the committed state reflects; -1: none */
+  int64_t changelog_pending; /* after this commit's marker, from its delivery report; -1 */
+  int64_t marker_failed;     /* the marker was not delivered */
+  /* Restoring (assigned, catching up first) or standby (not assigned,
+   * following): the changelog is read from restore_pos. */
+  int restoring;
+  int standby;
+  int64_t restore_pos;   /* next changelog offset to apply */
+  int64_t restore_start; /* where this restore began */
+  int64_t restore_end;   /* the changelog's end when it began (restoring) / last seen */
+  int64_t restore_t0_ms;
+  int64_t restore_mark;  /* after the last marker applied (the meta "changelog" to write) */
+  int64_t caught_up_ms;  /* wall clock when last at the changelog's end; -1 never */
+  ed_buf_t rbuf;         /* restore batch: keys and values */
+  struct ed_restore_put *rputs;
+  size_t nrputs, rputs_cap;
+  int rmarker;           /* a marker is in the batch: its metas are in rmetas */
+  ed_store_meta_put_t rmetas[64];
+  char rmeta_names[64][48];
+  size_t nrmetas;
+  ed_ahead_t ahead;
+  int64_t ahead_from;    /* changelog offset to restore from while ahead keys remain */
 };
 
 typedef struct {
@@ -133,6 +169,12 @@ struct ed_runner {
   ed_histogram_t commit_latency;
   _Atomic int64_t upstream_lag; /* stateless tasks here: records behind; -1 unknown */
   int produce_failed; /* a sink record failed delivery since the last commit */
+  char *changelog[ED_TOPO_MAX_STORES]; /* per store: its changelog topic; NULL: none */
+  rd_kafka_t *restorer; /* plain consumer of changelogs (restoring and standby tasks) */
+  int restorer_dirty;   /* the set of changelog partitions to read changed */
+  _Atomic int standby_changed; /* ed_view_set_standbys() was called */
+  char member_id[256];
+  pthread_mutex_t member_lock;
   ed_test_driver_t *driver; /* set: no Kafka; sinks go to the test driver */
 };
 
@@ -145,6 +187,9 @@ typedef struct {
 /* A queryable store: one store of one topology, across its partitions. */
 struct ed_view {
   ed_runner_t *runner;
+  _Atomic(ed_store_t *) *standby_ready; /* [nparts]: standby copies stale reads may use */
+  _Atomic uint8_t *standby_want;        /* [nparts]: set by ed_view_set_standbys() */
+  _Atomic int64_t *replica;             /* [nparts * 6]: role, restored, total, cl offset, cl end, caught up */
   int store;       /* index in the topology's stores */
   int sub;
   const ed_view_def_t *def;
@@ -195,6 +240,9 @@ int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub);
 /* runner_rebalance.c: the consumer's rebalance callback (opaque: the runner). */
 void ed__runner_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t *parts, void *opaque);
+/* Publishes which partitions queries may read (after assignment changes
+ * and restores). */
+void ed__runner_publish(ed_runner_t *r);
 /* "eddy:<fingerprint hex>": the commit metadata of stateless tasks' offsets. */
 void ed__runner_fingerprint_tag(const ed_runner_t *r, char *out, size_t cap);
 
@@ -217,7 +265,45 @@ int ed__driver_produce(ed_test_driver_t *d, const char *topic, const void *key, 
                        const void *val, size_t vlen, int64_t ts, const uint8_t *src,
                        size_t src_len);
 
+/* changelog.c */
+/* Produces the changed rows and the commit marker of @p t to its changelog
+ * (before the producer flush that precedes ed__task_commit). */
+void ed__changelog_emit(ed_task_t *t);
+/* Names every store's changelog and checks (or creates) the topics, with
+ * @p partitions_of giving a topic's partition count (0: missing). */
+int ed__changelog_setup(ed_runner_t *r, int32_t (*partitions_of)(rd_kafka_t *, const char *),
+                        char *err, size_t errlen);
+/* The marker's delivery report. */
+void ed__changelog_delivered(ed_task_t *t, int64_t offset, int ok);
+/* The value of the "changelog" meta the next commit writes. */
+int64_t ed__changelog_checkpoint(const ed_task_t *t);
+
+/* restore.c: restoring and standby tasks, on the runner's thread. */
+int ed__restore_create(ed_runner_t *r, char *err, size_t errlen);
+void ed__restore_destroy(ed_runner_t *r);
+/* Decides, for a task just assigned, whether it restores first (returns 1:
+ * the input partition stays paused until done) or serves at once. */
+int ed__restore_begin(ed_task_t *t);
+/* Applies what the restorer fetched; finishes restores; follows standbys.
+ * Returns 1 while some task is still restoring. */
+int ed__restore_step(ed_runner_t *r, int wait_ms);
+/* Stops following @p t's changelog (revoked or standby dropped). */
+void ed__restore_stop(ed_task_t *t);
+/* Publishes a task's replica state for queries. */
+void ed__replica_publish(ed_task_t *t);
+
+/* ahead.c */
+void ed__ahead_init(ed_ahead_t *a);
+void ed__ahead_fini(ed_ahead_t *a);
+void ed__ahead_clear(ed_ahead_t *a);
+int ed__ahead_put(ed_ahead_t *a, const void *key, size_t klen, const int64_t *pos, int npos);
+/* 1 if the update of @p key by the record at (@p slot, @p offset) must be
+ * skipped: the restored row already holds it. */
+int ed__ahead_skip(const ed_ahead_t *a, const void *key, size_t klen, int slot, int64_t offset);
+
 /* task.c */
+/* Fills t->metas with what a commit stores besides rows; returns how many. */
+size_t ed__task_collect_metas(ed_task_t *t);
 int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out, char *err,
                     size_t errlen);
 void ed__task_destroy(ed_task_t *t);

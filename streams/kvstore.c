@@ -55,9 +55,17 @@ int ed_kvstore_get(ed_kvstore_t *s, const void *key, size_t klen, const void **v
   return ED_OK;
 }
 
+/* A key restored ahead of the resume point already holds the current
+ * record (streams/ahead.c). */
+static int skip_restored(const ed_task_t *t, const void *key, size_t klen) {
+  if (t->ahead.n == 0 || t->ctx.msg == NULL) return 0;
+  return ed__ahead_skip(&t->ahead, key, klen, t->ctx.slot, t->ctx.msg->offset);
+}
+
 int ed_kvstore_put(ed_kvstore_t *s, const void *key, size_t klen, const void *val, size_t vlen,
                    int64_t expire_at) {
   if (klen == 0 || klen > 511) return ED_EINVAL;
+  if (skip_restored(s->task, key, klen)) return ED_OK;
   ed_cache_t *c = &s->task->cache;
   ed_cache_ref_t r = last_entry(s, key, klen);
   if (r < 0) {
@@ -72,6 +80,7 @@ int ed_kvstore_put(ed_kvstore_t *s, const void *key, size_t klen, const void *va
 
 int ed_kvstore_delete(ed_kvstore_t *s, const void *key, size_t klen, int64_t expire_at) {
   if (klen == 0 || klen > 511) return ED_EINVAL;
+  if (skip_restored(s->task, key, klen)) return ED_OK;
   ed_cache_t *c = &s->task->cache;
   uint32_t h = ed_cache_hash(key, klen);
   ed_cache_ref_t r = ed_cache_find(c, ED_NS_ROW, key, klen, h);

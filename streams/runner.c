@@ -63,6 +63,7 @@ static rd_kafka_conf_t *client_conf(ed_engine_t *e, const char *const (*defaults
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   ed_runner_t *r = opaque;
+  if (m->_private) ed__changelog_delivered(m->_private, m->offset, m->err == 0);
   if (m->err) {
     r->produce_failed = 1;
     ed_log_error("topology %s: delivery to %s failed: %s", r->topo->name,
@@ -145,6 +146,11 @@ static int32_t topic_partitions(rd_kafka_t *rk, const char *topic, int wait_ms,
   return n;
 }
 
+static int32_t partitions_now(rd_kafka_t *rk, const char *topic) {
+  rd_kafka_resp_err_t kerr;
+  return topic_partitions(rk, topic, 0, &kerr);
+}
+
 static int sink_writes(const ed_topology_t *t, const char *topic) {
   for (int i = 0; i < t->nnodes; i++)
     if (t->nodes[i].type == ED_NODE_SINK && strcmp(t->nodes[i].topic, topic) == 0) return 1;
@@ -214,6 +220,7 @@ int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opt
   if (r == NULL) return ED_ENOMEM;
   r->engine = e;
   r->topo = t;
+  pthread_mutex_init(&r->member_lock, NULL);
   r->on_error = opts ? opts->on_error : ED_ON_ERROR_SKIP;
   r->group = strdup(opts && opts->group ? opts->group : t->name);
   char dl[512];
@@ -230,6 +237,8 @@ int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opt
   } else {
     if (rc == ED_OK) rc = clients_create(r, err, errlen);
     if (rc == ED_OK) rc = learn_partitions(r, err, errlen);
+    if (rc == ED_OK) rc = ed__changelog_setup(r, partitions_now, err, errlen);
+    if (rc == ED_OK) rc = ed__restore_create(r, err, errlen);
   }
   for (int s = 0; rc == ED_OK && s < t->nsubs; s++) {
     r->tasks[s] = calloc((size_t)r->nparts[s], sizeof *r->tasks[s]);
@@ -246,6 +255,7 @@ int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opt
 
 void ed__runner_destroy(ed_runner_t *r) {
   if (r == NULL) return;
+  ed__restore_destroy(r);
   if (r->consumer) rd_kafka_destroy(r->consumer);
   if (r->producer) {
     rd_kafka_flush(r->producer, 5000);
@@ -257,6 +267,8 @@ void ed__runner_destroy(ed_runner_t *r) {
     free(r->tasks[s]);
   }
   ed_topology_destroy(r->topo);
+  for (int s = 0; s < ED_TOPO_MAX_STORES; s++) free(r->changelog[s]);
+  pthread_mutex_destroy(&r->member_lock);
   free(r->group);
   free(r->dead_letter_topic);
   free(r);
@@ -376,10 +388,11 @@ static void *stream_thread(void *arg) {
   /* The last topic seen, to find a message's task without string compares. */
   rd_kafka_topic_t *last_rkt = NULL;
   int last_sub = -1, last_slot = -1;
+  int restoring = 0;
   while (!atomic_load(&e->stopping)) {
     int64_t wait = next_commit - ed_now_ms();
     if (wait > 100) wait = 100;
-    if (wait < 0) wait = 0;
+    if (wait < 0 || restoring) wait = 0;
     ssize_t n = rd_kafka_consume_batch_queue(q, (int)wait, msgs, ED_BATCH_MAX);
     int early = 0;
     for (ssize_t i = 0; i < n; i++) {
@@ -395,7 +408,7 @@ static void *stream_thread(void *arg) {
         ed_task_t *t = last_slot >= 0 && m->partition >= 0 && m->partition < r->nparts[last_sub]
                            ? r->tasks[last_sub][m->partition]
                            : NULL;
-        if (t && t->active) {
+        if (t && t->active && !t->restoring) {
           ed_inmsg_t in;
           to_inmsg(r, last_sub, last_slot, m, &in);
           ed__task_process(t, last_slot, &in);
@@ -413,6 +426,7 @@ static void *stream_thread(void *arg) {
         if (t->active && t->nschedules) ed__task_wall_clock(t, now);
       }
     rd_kafka_poll(r->producer, 0);
+    restoring = ed__restore_step(r, n > 0 ? 0 : 10);
     if (early || now >= next_commit) {
       ed__runner_commit_all(r);
       if (early)

@@ -105,7 +105,8 @@ static void refresh_positions(ed_runner_t *r) {
     for (int32_t p = 0; p < r->nparts[s]; p++) {
       ed_task_t *t = r->tasks[s][p];
       if (t == NULL || !t->active) continue;
-      if (t->store && !ed__task_has_changes(t)) ed__engine_committed(r, t, input_end(r, t));
+      if (t->store && !t->restoring && !ed__task_has_changes(t))
+        ed__engine_committed(r, t, input_end(r, t));
       if (t->store == NULL && !r->driver && upstream >= 0) {
         int64_t lag = stateless_lag(r, t);
         upstream = lag < 0 ? -1 : lag > upstream ? lag : upstream;
@@ -128,6 +129,7 @@ void ed__runner_commit_all(ed_runner_t *r) {
       if (!ed__task_has_changes(t)) continue;
       any = 1;
       ed__task_emit_changes(t);
+      ed__changelog_emit(t);
     }
   if (!any) return;
   if (rd_kafka_outq_len(r->producer) > 0 &&
@@ -144,6 +146,7 @@ void ed__runner_commit_all(ed_runner_t *r) {
       if (rc == ED_OK && t->store) {
         ed_histogram_observe(&r->commit_latency, ed_mono_ns() - t0);
         ed__engine_committed(r, t, input_end(r, t));
+        ed__replica_publish(t);
       }
       if (rc != ED_OK) {
         if (r->produce_failed) ed__task_end_batch(t), t->need_seek = 1;

@@ -11,14 +11,19 @@
 
 /* ---- rebalances (called on the runner's thread) ---- */
 
-static void publish(ed_runner_t *r) {
+void ed__runner_publish(ed_runner_t *r) {
+  char *mid = r->consumer ? rd_kafka_memberid(r->consumer) : NULL;
+  pthread_mutex_lock(&r->member_lock);
+  snprintf(r->member_id, sizeof r->member_id, "%s", mid ? mid : "");
+  pthread_mutex_unlock(&r->member_lock);
+  if (mid) rd_kafka_mem_free(r->consumer, mid);
   for (int v = 0; v < (int)r->engine->nviews; v++) {
     ed_view_t *view = r->engine->views[v];
     if (view->runner != r) continue;
     int32_t n = 0;
     for (int32_t p = 0; p < view->nparts; p++) {
       ed_task_t *t = r->tasks[view->sub][p];
-      ed_store_t *s = t && t->active ? t->store : NULL;
+      ed_store_t *s = t && t->active && !t->restoring ? t->store : NULL;
       atomic_store(&view->ready[p], s);
       n += s != NULL;
     }
@@ -61,6 +66,7 @@ static void check_generations(ed_runner_t *r, rd_kafka_topic_partition_list_t *p
 }
 
 static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
+  rd_kafka_topic_partition_list_t *paused = rd_kafka_topic_partition_list_new(parts->cnt + 1);
   for (int i = 0; i < parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &parts->elems[i];
     int sub, slot = ed__runner_find_source(r, tp->topic, &sub);
@@ -78,6 +84,13 @@ static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
     }
     ed_task_t *t = *tt;
     t->active = 1;
+    /* Without its state up to date, the task restores it from the
+     * changelog first; its input waits, paused. */
+    if (t->restoring || ed__restore_begin(t)) {
+      rd_kafka_topic_partition_list_add(paused, tp->topic, tp->partition);
+      tp->offset = t->next_offset[slot] >= 0 ? t->next_offset[slot] : RD_KAFKA_OFFSET_BEGINNING;
+      continue;
+    }
     /* A stateful task resumes from its own state; a new one reads from the
      * beginning. A stateless one resumes from the group's offset. */
     int64_t next = t->next_offset[slot];
@@ -98,15 +111,25 @@ static void assign(ed_runner_t *r, rd_kafka_topic_partition_list_t *parts) {
   check_generations(r, parts);
   rd_kafka_resp_err_t kerr = rd_kafka_assign(r->consumer, parts);
   if (kerr) ed_log_error("%s: assign failed: %s", r->topo->name, rd_kafka_err2str(kerr));
-  publish(r);
+  if (paused->cnt) rd_kafka_pause_partitions(r->consumer, paused);
+  rd_kafka_topic_partition_list_destroy(paused);
+  ed__runner_publish(r);
+  for (int s = 0; s < r->topo->nsubs; s++)
+    for (int32_t p = 0; p < r->nparts[s]; p++)
+      if (r->tasks[s][p]) ed__replica_publish(r->tasks[s][p]);
 }
 
 static void revoke_all(ed_runner_t *r) {
   ed__runner_commit_all(r);
   for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++)
-      if (r->tasks[s][p]) r->tasks[s][p]->active = 0;
-  publish(r);
+    for (int32_t p = 0; p < r->nparts[s]; p++) {
+      ed_task_t *t = r->tasks[s][p];
+      if (t == NULL) continue;
+      if (t->restoring) ed__restore_stop(t);
+      t->active = 0;
+      ed__replica_publish(t);
+    }
+  ed__runner_publish(r);
   rd_kafka_assign(r->consumer, NULL);
   ed_log_info("%s: partitions revoked", r->topo->name);
 }

@@ -65,11 +65,16 @@ int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out,
   ed_cache_init(&t->cache);
   ed_buf_init(&t->scratch);
   ed_buf_init(&t->enc);
+  ed_buf_init(&t->rbuf);
+  ed__ahead_init(&t->ahead);
+  t->changelog_next = t->changelog_pending = -1;
+  t->caught_up_ms = -1;
   int rc = ED_OK;
   ed_store_spec_t *spec = task_store_spec(t);
   if (spec) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s/%d", r->engine->data_dir, spec->name, (int)partition);
+    t->changelog_topic = r->changelog[t->st->store];
     rc = mkdir_p(dir, err, errlen);
     if (rc == ED_OK) rc = ed_store_open(dir, &r->engine->store_opts, &t->store, err, errlen);
     int slots;
@@ -77,7 +82,7 @@ int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out,
     t->nsrc = (size_t)slots * (size_t)t->nup;
     t->src_seen = calloc(t->nsrc + 1, sizeof *t->src_seen);
     t->src_dirty = calloc(t->nsrc + 1, 1);
-    size_t nmeta = 4 + (size_t)t->st->nsources + t->nsrc;
+    size_t nmeta = 6 + (size_t)t->st->nsources + t->nsrc;
     t->metas = calloc(nmeta, sizeof *t->metas);
     t->meta_names = calloc(nmeta, sizeof *t->meta_names);
     t->metas_cap = nmeta;
@@ -115,6 +120,9 @@ void ed__task_destroy(ed_task_t *t) {
   ed_cache_fini(&t->cache);
   ed_buf_fini(&t->scratch);
   ed_buf_fini(&t->enc);
+  ed_buf_fini(&t->rbuf);
+  free(t->rputs);
+  ed__ahead_fini(&t->ahead);
   free(t->puts);
   free(t->metas);
   free(t->meta_names);
@@ -163,6 +171,8 @@ int ed__task_reset(ed_task_t *t, char *err, size_t errlen) {
     }
     if (ed_store_read_meta(&rd, ED_STORE_META_STREAM_TIME, &v) == ED_OK)
       t->stream_time = t->committed_stream_time = v;
+    t->changelog_next = ed_store_read_meta(&rd, ED_STORE_META_CHANGELOG, &v) == ED_OK ? v : -1;
+    t->changelog_pending = -1;
     for (size_t i = 0; i < t->nsrc; i++) {
       meta_src_name(i, t->nup, name, sizeof name);
       t->src_seen[i] = ed_store_read_meta(&rd, name, &v) == ED_OK ? v : -1;

@@ -69,7 +69,7 @@ static int reserve_puts(ed_task_t *t, size_t n) {
   return ED_OK;
 }
 
-static size_t collect_metas(ed_task_t *t) {
+size_t ed__task_collect_metas(ed_task_t *t) {
   size_t n = 0;
   ed_store_spec_t *spec = spec_of(t);
   for (int i = 0; i < t->st->nsources; i++) {
@@ -120,14 +120,26 @@ int ed__task_commit(ed_task_t *t, char *err, size_t errlen) {
     else if (!e->drop_expire)
       t->puts[n++] = (ed_store_put_t){key, e->key_len, NULL, 0, 0};
   }
-  size_t nmetas = collect_metas(t);
+  size_t nmetas = ed__task_collect_metas(t);
+  int64_t checkpoint = ed__changelog_checkpoint(t);
+  if (t->changelog_topic && checkpoint >= 0)
+    t->metas[nmetas++] = (ed_store_meta_put_t){ED_STORE_META_CHANGELOG, checkpoint};
   ed_store_spec_t *spec = spec_of(t);
   int64_t purge = spec->purge_expired && t->stream_time != INT64_MIN ? t->stream_time : INT64_MIN;
   uint64_t purged = 0;
   int rc = ed_store_commit_ex(t->store, t->puts, n, t->metas, nmetas, purge, &purged, err, errlen);
   if (rc != ED_OK) return fail_commit(t, rc);
   ed_cache_mark_all_clean(c);
+  if (t->changelog_pending >= 0) t->changelog_next = t->changelog_pending;
+  t->changelog_pending = -1;
   for (int i = 0; i < t->st->nsources; i++) t->committed[i] = t->next_offset[i];
+  /* Processing passed every key restored ahead: they are ordinary now. */
+  if (t->ahead.n) {
+    int passed = 1;
+    for (int i = 0; i < t->st->nsources; i++)
+      if (t->ahead.max[i] >= 0 && t->committed[i] < t->ahead.max[i]) passed = 0;
+    if (passed) ed__ahead_clear(&t->ahead);
+  }
   t->committed_stream_time = t->stream_time;
   memset(t->src_dirty, 0, t->nsrc);
   atomic_fetch_add_explicit(&t->r->commits, 1, memory_order_relaxed);

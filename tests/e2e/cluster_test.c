@@ -203,7 +203,7 @@ static void check_pb(ct_t *t, const int64_t *end) {
 static void test_cluster(void **state) {
   ct_t *t = *state;
   int64_t t0 = eh_now_ms();
-  char *args[] = {NULL};
+  char *args[] = {"--topic", "cl.counts.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   snprintf(t->id, sizeof t->id, "cl-test.0:%d", t->port);
   snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d", t->port);

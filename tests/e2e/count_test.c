@@ -286,7 +286,7 @@ static int teardown(void **state) {
 /* ---- steps ---- */
 
 static void start_kafka(e2e_t *t) {
-  char *args[] = {"--topic", "clicks", NULL};
+  char *args[] = {"--topic", "clicks", "--topic", "e2e.totals.changelog", "--topic", "e2e.hits.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof(t->bootstrap));
 }
 

@@ -115,7 +115,7 @@ static void test_disk_full(void **state) {
     skip();
   }
   t->mounted = 1;
-  char *args[] = {"--partitions", "2", "--topic", "clicks", NULL};
+  char *args[] = {"--partitions", "2", "--topic", "clicks", "--topic", "full.clicks.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   t->port = eh_free_port();
   eh_write_config(t->config_path, "full", t->bootstrap, t->port, t->data_dir,

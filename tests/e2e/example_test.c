@@ -90,7 +90,8 @@ static void make_line(ex_t *t, int i, char *line, size_t cap) {
 
 static void test_wordcount(void **state) {
   ex_t *t = *state;
-  char *kargs[] = {"--topic", "lines", "--topic", "wordcount.repartition", NULL};
+  char *kargs[] = {"--topic", "lines", "--topic", "wordcount.repartition", "--topic",
+                   "wordcount.word_counts.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, kargs, t->bootstrap, sizeof(t->bootstrap));
 
   t->producer = eh_producer_new(t->bootstrap, NULL, on_delivery, t);

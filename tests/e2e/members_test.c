@@ -178,7 +178,7 @@ static void wait_converged(mt_t *t, const char *what) {
 static void test_members(void **state) {
   mt_t *t = *state;
   int64_t t0 = eh_now_ms();
-  char *args[] = {"--partitions", "6", "--topic", "clicks", NULL};
+  char *args[] = {"--partitions", "6", "--topic", "clicks", "--topic", "mt.counts.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   /* Records first (dev-kafka created the topic with 6 partitions). */
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", NULL, NULL);

@@ -426,7 +426,7 @@ static void check_metrics(rt_t *t) {
 static void test_routing(void **state) {
   rt_t *t = *state;
   int64_t t0 = eh_now_ms();
-  char *args[] = {"--partitions", "6", "--topic", "clicks", NULL};
+  char *args[] = {"--partitions", "6", "--topic", "clicks", "--topic", "rt.counts.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", NULL, NULL);
   assert_non_null(t->producer);
