@@ -163,6 +163,28 @@ static int parse_commit_interval(ctx_t *cx, ed_config_t *c, const yaml_node_t *k
   return ed__cfg_get_int(cx, n, "commit_interval_ms", 1, 60000, &c->commit_interval_ms);
 }
 
+static int parse_standbys(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
+                          const yaml_node_t *n) {
+  (void)key;
+  return ed__cfg_get_int(cx, n, "num_standby_replicas", 0, 16, &c->num_standby_replicas);
+}
+
+static int parse_guarantee(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
+                           const yaml_node_t *n) {
+  (void)key;
+  const char *s = NULL;
+  int rc = ed__cfg_get_scalar(cx, n, "processing.guarantee", "at_least_once or exactly_once", &s);
+  if (rc != ED_OK) return rc;
+  if (strcmp(s, "at_least_once") == 0)
+    c->exactly_once = 0;
+  else if (strcmp(s, "exactly_once") == 0 || strcmp(s, "exactly_once_v2") == 0)
+    c->exactly_once = 1;
+  else
+    return ed__cfg_fail(cx, n, "processing.guarantee",
+                        "expected at_least_once or exactly_once, got '%s'", s);
+  return ED_OK;
+}
+
 static int parse_embedded_kafka(ctx_t *cx, ed_config_t *c, const yaml_node_t *key,
                                 const yaml_node_t *n) {
   (void)key;
@@ -192,6 +214,8 @@ static const struct {
     {"http", 0, parse_http},
     {"data_dir", 0, parse_data_dir},
     {"commit_interval_ms", 0, parse_commit_interval},
+    {"num_standby_replicas", 0, parse_standbys},
+    {"processing.guarantee", 0, parse_guarantee},
     {"embedded_kafka", 0, parse_embedded_kafka},
     {"views", 1, ed__cfg_parse_views},
 };

@@ -8,6 +8,8 @@
  *           threads: 1 }
  *   data_dir: ./data
  *   commit_interval_ms: 100
+ *   num_standby_replicas: 1                        # default 0
+ *   processing.guarantee: exactly_once             # default at_least_once
  *   embedded_kafka: { partitions: 4 }              # only with bootstrap.servers: embedded
  *   views:
  *     user_views: { from: pageviews, format: json, aggregate: count }
@@ -48,6 +50,8 @@ typedef struct ed_config {
   int http_threads;          /* http.threads: event loops, default 1, 1..64 */
   char *data_dir;            /* default "./data" */
   int commit_interval_ms;    /* default 100, 1..60000 */
+  int num_standby_replicas;  /* default 0, 0..16 */
+  int exactly_once;          /* processing.guarantee: exactly_once (default at_least_once) */
   ed_view_def_t *views;      /* at least one */
   size_t nviews;
 } ed_config_t;

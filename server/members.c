@@ -1,5 +1,6 @@
 /* The members topic (members.h): publisher and reader on one thread. */
 #include "server/members.h"
+#include "server/standby.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -31,6 +32,7 @@ struct ed_members {
   char *advertised_url;
   ed_engine_t *engine;
   int heartbeat_ms, expiry_ms;
+  int standby_replicas;
   rd_kafka_t *producer, *consumer;
   pthread_t thread;
   int started;
@@ -308,6 +310,26 @@ static void prune(ed_members_t *m) {
   pthread_mutex_unlock(&m->mu);
 }
 
+/* Which partitions this instance keeps standbys of, per the current map. */
+static void plan_standbys(ed_members_t *m) {
+  if (m->standby_replicas <= 0) return;
+  ed_cluster_self_t self = {.instance_id = m->instance_id, .advertised_url = m->advertised_url};
+  ed_cluster_t map;
+  ed_cluster_init(&map);
+  if (ed_cluster_snapshot(m->engine, &self, &map) == ED_OK && ed_members_add_to(m, &map) == ED_OK) {
+    for (size_t i = 0; i < ed_engine_view_count(m->engine); i++) {
+      ed_view_t *v = ed_engine_view_at(m->engine, i);
+      int32_t n = ed_view_partition_count(v);
+      uint8_t *want = calloc(n > 0 ? (size_t)n : 1, 1);
+      if (want && ed_standby_plan(&map, ed_view_def(v)->name, n, m->instance_id,
+                                  m->standby_replicas, want) == ED_OK)
+        ed_view_set_standbys(v, want, n);
+      free(want);
+    }
+  }
+  ed_cluster_fini(&map);
+}
+
 static void *members_main(void *arg) {
   ed_members_t *m = arg;
   /* Publish first: on a broker that creates topics on demand, the
@@ -331,6 +353,7 @@ static void *members_main(void *arg) {
     rd_kafka_poll(m->producer, 0);
     maybe_publish(m, 0);
     prune(m);
+    plan_standbys(m);
   }
   return NULL;
 }
@@ -347,6 +370,7 @@ int ed_members_start(const ed_members_conf_t *conf, ed_members_t **out, char *er
   m->engine = conf->engine;
   m->heartbeat_ms = conf->heartbeat_ms > 0 ? conf->heartbeat_ms : 2000;
   m->expiry_ms = conf->expiry_ms > 0 ? conf->expiry_ms : 10000;
+  m->standby_replicas = conf->standby_replicas;
   if (m->instance_id == NULL || m->advertised_url == NULL) {
     ed_members_destroy(m);
     return ED_ENOMEM;

@@ -14,6 +14,10 @@
  *    instance, dropping tombstoned ones and those whose "ts" is older than
  *    the expiry (10 s).
  *
+ * With standby_replicas > 0 the thread also decides, from the map, which
+ * partitions this instance keeps standbys of (server/standby.h) and tells
+ * the engine (ed_view_set_standbys()).
+ *
  * ed_members_add_to() adds the live other instances to a cluster map (for
  * GET /v1/cluster), the most recent assignment change first, so that
  * ed_cluster_owner() prefers the newest claim during a rebalance. */
@@ -39,6 +43,7 @@ typedef struct {
   const char *advertised_url; /* copied; NULL: "" */
   int heartbeat_ms;           /* 0: 2000 */
   int expiry_ms;              /* 0: 10000 */
+  int standby_replicas;       /* num_standby_replicas: placed by server/standby.h */
 } ed_members_conf_t;
 
 /* Creates the clients and starts the thread. */

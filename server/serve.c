@@ -85,6 +85,8 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
       .data_dir = cfg->data_dir,
       .bootstrap_servers = bootstrap,
       .commit_interval_ms = cfg->commit_interval_ms,
+      .exactly_once = cfg->exactly_once,
+      .instance_id = cfg->instance_id,
       .kafka = cfg->kafka,
       .nkafka = cfg->nkafka,
   };
@@ -97,7 +99,8 @@ static int run(const ed_config_t *cfg, double loadgen_rate) {
                           .nkafka = cfg->nkafka,
                           .engine = engine,
                           .instance_id = cfg->instance_id,
-                          .advertised_url = cfg->http_advertised_url};
+                          .advertised_url = cfg->http_advertised_url,
+                          .standby_replicas = cfg->num_standby_replicas};
   if (ed_members_start(&mc, &members, err, sizeof err) != ED_OK) goto out;
   ed_http_conf_t hc = {.listen = cfg->http_listen,
                        .engine = engine,

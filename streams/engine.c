@@ -14,10 +14,12 @@ int ed_engine_create(const ed_engine_conf_t *conf, ed_engine_t **out, char *err,
   e->data_dir = strdup(conf->data_dir ? conf->data_dir : "./data");
   e->bootstrap = conf->bootstrap_servers ? strdup(conf->bootstrap_servers) : NULL;
   e->commit_interval_ms = conf->commit_interval_ms > 0 ? conf->commit_interval_ms : 100;
+  e->exactly_once = conf->exactly_once;
+  e->instance_id = strdup(conf->instance_id ? conf->instance_id : "eddy");
   e->cache_max_entries = conf->cache_max_entries > 0 ? conf->cache_max_entries : 100000;
   e->store_opts = conf->store_opts;
   e->kafka = calloc(conf->nkafka + 1, sizeof *e->kafka);
-  int rc = e->app && e->data_dir && e->kafka && (e->bootstrap || !conf->bootstrap_servers)
+  int rc = e->app && e->data_dir && e->kafka && e->instance_id && (e->bootstrap || !conf->bootstrap_servers)
                ? ED_OK
                : ED_ENOMEM;
   for (size_t i = 0; rc == ED_OK && i < conf->nkafka; i++) {
@@ -134,6 +136,7 @@ void ed_engine_destroy(ed_engine_t *e) {
   }
   free(e->kafka);
   free(e->app);
+  free(e->instance_id);
   free(e->data_dir);
   free(e->bootstrap);
   free(e);

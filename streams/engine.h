@@ -32,6 +32,11 @@ typedef struct {
   const char *data_dir;          /* stores live in data_dir/<store>/<partition>/ */
   const char *bootstrap_servers; /* overrides any bootstrap.servers in kafka */
   int commit_interval_ms;        /* 0 = 100 */
+  /* processing.guarantee: exactly_once: each commit's changelog and output
+   * records and the input offsets go in one Kafka transaction (transactional.id
+   * "<group>.<instance_id>", so a restarted instance fences its old self). */
+  int exactly_once;
+  const char *instance_id;       /* required with exactly_once */
   size_t cache_max_entries;      /* per task; 0 = 100,000; overflow commits early */
   const ed_kv_t *kafka;          /* librdkafka properties for every client; copied */
   size_t nkafka;

@@ -169,6 +169,8 @@ struct ed_runner {
   ed_histogram_t commit_latency;
   _Atomic int64_t upstream_lag; /* stateless tasks here: records behind; -1 unknown */
   int produce_failed; /* a sink record failed delivery since the last commit */
+  int in_txn;         /* exactly_once: a transaction is open */
+  int txn_fatal;      /* exactly_once: the producer was fenced or failed for good */
   char *changelog[ED_TOPO_MAX_STORES]; /* per store: its changelog topic; NULL: none */
   rd_kafka_t *restorer; /* plain consumer of changelogs (restoring and standby tasks) */
   int restorer_dirty;   /* the set of changelog partitions to read changed */
@@ -205,6 +207,8 @@ struct ed_engine {
   char *data_dir;
   char *bootstrap;
   int commit_interval_ms;
+  int exactly_once;
+  char *instance_id;
   size_t cache_max_entries;
   ed_store_opts_t store_opts;
   ed_kv_t *kafka;
@@ -245,6 +249,15 @@ void ed__runner_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 void ed__runner_publish(ed_runner_t *r);
 /* "eddy:<fingerprint hex>": the commit metadata of stateless tasks' offsets. */
 void ed__runner_fingerprint_tag(const ed_runner_t *r, char *out, size_t cap);
+
+/* runner_txn.c: exactly_once transactions. */
+int ed__txn_init(ed_runner_t *r, char *err, size_t errlen);
+void ed__txn_begin(ed_runner_t *r);
+/* Sends the tasks' next offsets and commits the transaction; ED_OK, or
+ * ED_EKAFKA after aborting it (everything since the last commit rewinds). */
+int ed__txn_commit(ed_runner_t *r);
+/* Aborts the open transaction, if any. */
+void ed__txn_abort(ed_runner_t *r);
 
 /* runner_commit.c: the commit protocol (produce changes, flush, LMDB
  * commits, group offsets; rewinds on failure), run every commit interval,

@@ -110,6 +110,14 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
   rd_kafka_poll_set_consumer(r->consumer);
   rd_kafka_conf_t *pc = client_conf(e, pdefaults, 1, pfixed, 2, err, errlen);
   if (pc == NULL) return ED_ECONFIG;
+  if (e->exactly_once) {
+    char txid[1024];
+    snprintf(txid, sizeof txid, "%s.%s", r->group, e->instance_id);
+    if (conf_set(pc, "transactional.id", txid, err, errlen) != ED_OK) {
+      rd_kafka_conf_destroy(pc);
+      return ED_ECONFIG;
+    }
+  }
   rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
   rd_kafka_conf_set_opaque(pc, r);
   r->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, kerr, sizeof kerr);
@@ -461,6 +469,8 @@ static void warm_producer(ed_runner_t *r) {
 
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen) {
   warm_producer(r);
+  if (ed__txn_init(r, err, errlen) != ED_OK) return ED_EKAFKA;
+  ed__txn_begin(r);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
   for (int i = 0; i < r->topo->nnodes; i++)
     if (r->topo->nodes[i].type == ED_NODE_SOURCE)

@@ -120,6 +120,7 @@ static void refresh_positions(ed_runner_t *r) {
  * LMDB (rows + offsets), then Kafka offsets. A failure rewinds instead. */
 void ed__runner_commit_all(ed_runner_t *r) {
   int any = 0, failed = 0;
+  ed__txn_begin(r);
   refresh_positions(r);
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int32_t p = 0; p < r->nparts[s]; p++) {
@@ -136,6 +137,8 @@ void ed__runner_commit_all(ed_runner_t *r) {
       rd_kafka_flush(r->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     r->produce_failed = 1;
   rd_kafka_poll(r->producer, 0); /* delivery reports */
+  if (!r->produce_failed && r->engine->exactly_once && ed__txn_commit(r) != ED_OK)
+    r->produce_failed = 1;
   for (int s = 0; s < r->topo->nsubs; s++)
     for (int32_t p = 0; p < r->nparts[s]; p++) {
       ed_task_t *t = r->tasks[s][p];
@@ -167,9 +170,14 @@ void ed__runner_commit_all(ed_runner_t *r) {
         }
       }
     r->produce_failed = 0;
+    ed__txn_abort(r); /* nothing of what was produced may stay */
     seek_failed(r);
     usleep(200 * 1000); /* a full disk or an unreachable broker: don't spin */
+    ed__txn_begin(r);
     return;
   }
-  commit_group_offsets(r);
+  if (r->engine->exactly_once)
+    ed__txn_begin(r); /* the offsets went with the transaction */
+  else
+    commit_group_offsets(r);
 }
