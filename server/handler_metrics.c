@@ -178,6 +178,47 @@ void ed__http_metrics_write_engine(ed_engine_t *e, ed_buf_t *out) {
     }
   }
 
+  /* Restores and standbys (streams/restore.c). */
+  family(out, "eddy_restore_records", "gauge",
+         "Changelog records a restoring partition has applied so far.");
+  for (size_t i = 0; i < nv; i++) {
+    ed_view_t *v = ed_engine_view_at(e, i);
+    view_label(&lb, v);
+    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
+      ed_view_replica_t r;
+      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_RESTORING) continue;
+      ed_buf_printf(out, "eddy_restore_records{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
+                    lb.data ? lb.data : "", p, r.restored > 0 ? r.restored : 0);
+    }
+  }
+  family(out, "eddy_restore_records_total", "gauge",
+         "Changelog records a restoring partition must apply in all.");
+  for (size_t i = 0; i < nv; i++) {
+    ed_view_t *v = ed_engine_view_at(e, i);
+    view_label(&lb, v);
+    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
+      ed_view_replica_t r;
+      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_RESTORING) continue;
+      ed_buf_printf(out, "eddy_restore_records_total{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
+                    lb.data ? lb.data : "", p, r.restore_total > 0 ? r.restore_total : 0);
+    }
+  }
+  family(out, "eddy_standby_lag", "gauge",
+         "Changelog records a standby copy is behind the changelog's end.");
+  for (size_t i = 0; i < nv; i++) {
+    ed_view_t *v = ed_engine_view_at(e, i);
+    view_label(&lb, v);
+    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
+      ed_view_replica_t r;
+      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_STANDBY) continue;
+      int64_t lag = r.changelog_end >= 0 && r.changelog_offset >= 0
+                        ? r.changelog_end - r.changelog_offset
+                        : 0;
+      ed_buf_printf(out, "eddy_standby_lag{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
+                    lb.data ? lb.data : "", p, lag > 0 ? lag : 0);
+    }
+  }
+
   family(out, "eddy_partitions_assigned", "gauge",
          "Partitions of the view assigned to this instance and running.");
   for (size_t i = 0; i < nv; i++) {

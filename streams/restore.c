@@ -204,7 +204,7 @@ int ed__restore_begin(ed_task_t *t) {
   t->restore_mark = t->restore_pos;
   t->restore_end = hi;
   t->restoring = 1;
-  t->restore_t0_ms = ed_now_ms();
+  t->restore_t0_ms = t->restore_log_ms = ed_now_ms();
   t->rmarker = 0;
   t->nrputs = 0;
   ed_buf_reset(&t->rbuf);
@@ -500,6 +500,14 @@ int ed__restore_step(ed_runner_t *r, int wait_ms) {
       restoring |= t->restoring;
       if (t->restoring && t->restore_pos >= t->restore_end) continue;
       flush_batch(t);
+      if (t->restoring && now - t->restore_log_ms >= 5000) {
+        t->restore_log_ms = now;
+        int64_t total = t->restore_end - t->restore_start, done = t->restore_pos - t->restore_start;
+        ed_log_info("%s: partition %d: restoring: %" PRId64 " of %" PRId64
+                    " changelog records (%.0f%%)",
+                    r->topo->name, (int)p, done, total,
+                    total > 0 ? 100.0 * (double)done / (double)total : 0.0);
+      }
       if (t->standby) {
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(r->restorer, t->changelog_topic, p, &lo, &hi) ==
