@@ -81,6 +81,8 @@ static void test_full(void **state) {
               "http: { listen: 127.0.0.1:9090, advertised_url: http://shop-0.shop:9090 }\n"
               "data_dir: /var/lib/eddy\n"
               "commit_interval_ms: 250\n"
+              "num_standby_replicas: 2\n"
+              "processing.guarantee: exactly_once\n"
               "embedded_kafka: { partitions: 8 }\n"
               "views:\n"
               "  user_views:\n"
@@ -110,6 +112,8 @@ static void test_full(void **state) {
   assert_string_equal(c->http_advertised_url, "http://shop-0.shop:9090");
   assert_string_equal(c->data_dir, "/var/lib/eddy");
   assert_int_equal(c->commit_interval_ms, 250);
+  assert_int_equal(c->num_standby_replicas, 2);
+  assert_int_equal(c->exactly_once, 1);
 
   assert_int_equal(c->nviews, 3);
   ed_view_def_t *v = &c->views[0];
@@ -155,6 +159,8 @@ static void test_defaults(void **state) {
   assert_string_equal(c->http_advertised_url, "http://localhost:8080");
   assert_string_equal(c->data_dir, "./data");
   assert_int_equal(c->commit_interval_ms, 100);
+  assert_int_equal(c->num_standby_replicas, 0);
+  assert_int_equal(c->exactly_once, 0);
   assert_int_equal(c->embedded_kafka, 0);
   assert_int_equal(c->embedded_partitions, 4);
   assert_int_equal(c->nviews, 1);
@@ -302,6 +308,10 @@ static void test_numbers(void **state) {
   (void)state;
   expect_err("app: shop\n\ncommit_interval_ms: fast\n",
              ":3: commit_interval_ms: expected an integer 1..60000, got 'fast'");
+  expect_err("app: shop\nnum_standby_replicas: -1\n",
+             ":2: num_standby_replicas: expected an integer 0..16, got '-1'");
+  expect_err("app: shop\nprocessing.guarantee: twice\n",
+             ":2: processing.guarantee: expected at_least_once or exactly_once, got 'twice'");
   expect_err("app: shop\ncommit_interval_ms: 0\n",
              ":2: commit_interval_ms: expected an integer 1..60000, got '0'");
   expect_err("app: shop\ncommit_interval_ms: 60001\n",
