@@ -129,6 +129,9 @@ static void revoke_all(ed_runner_t *r) {
       t->active = 0;
       ed__replica_publish(t);
     }
+  /* A partition given up may be one this instance should keep a standby
+   * of: look at the plan again. */
+  atomic_store(&r->standby_changed, 1);
   ed__runner_publish(r);
   rd_kafka_assign(r->consumer, NULL);
   ed_log_info("%s: partitions revoked", r->topo->name);
