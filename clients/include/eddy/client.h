@@ -175,8 +175,8 @@ EDDY_API void eddy_row_destroy(eddy_row_t *r);
 
 #define EDDY_NO_BOUND INT64_MIN
 
-/* The windows of @p key whose start is in [@p from, @p to) (epoch ms;
- * EDDY_NO_BOUND: unbounded). *out: caller frees with eddy_windows_destroy.
+/* The windows of @p key whose start is in [@p from, @p to] (epoch ms, both
+ * inclusive; EDDY_NO_BOUND: unbounded), in start order. *out: caller frees with eddy_windows_destroy.
  * EDDY_ERR_NOT_FOUND: the key has no window in range. */
 EDDY_API int eddy_windows(eddy_client_t *c, const char *view, const void *key, size_t klen,
                           int64_t from, int64_t to, eddy_windows_t **out);
