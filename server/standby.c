@@ -8,7 +8,8 @@
 
 int ed_standby_range_owner(int32_t p, int32_t nparts, const uint8_t *skip, int m) {
   int live = 0;
-  for (int i = 0; i < m; i++) live += !skip[i];
+  for (int i = 0; i < m; i++)
+    live += !skip[i];
   if (live == 0 || p < 0 || p >= nparts) return -1;
   int32_t per = nparts / live, extra = nparts % live, start = 0;
   for (int i = 0, k = 0; i < m; i++) {
@@ -54,7 +55,8 @@ int ed_standby_plan(const ed_cluster_t *c, const char *view, int32_t nparts, con
     const ed_cluster_instance_t *owner = ed_cluster_owner(c, view, p, NULL);
     if (owner == NULL) continue;
     memset(skip, 0, (size_t)m);
-    for (int i = 0; i < m; i++) skip[i] = strcmp(ms[i].instance_id, owner->instance_id) == 0;
+    for (int i = 0; i < m; i++)
+      skip[i] = strcmp(ms[i].instance_id, owner->instance_id) == 0;
     for (int r = 0; r < replicas; r++) {
       int i = ed_standby_range_owner(p, nparts, skip, m);
       if (i < 0) break;

@@ -22,7 +22,8 @@ struct ed_ahead_slot {
 static uint32_t hash_key(const void *key, size_t klen) {
   const uint8_t *p = key;
   uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < klen; i++) h = (h ^ p[i]) * 16777619u;
+  for (size_t i = 0; i < klen; i++)
+    h = (h ^ p[i]) * 16777619u;
   return h ? h : 1;
 }
 
@@ -41,7 +42,8 @@ void ed__ahead_clear(ed_ahead_t *a) {
   if (a->cap) memset(a->slots, 0, a->cap * sizeof *a->slots);
   ed_buf_reset(&a->keys);
   a->n = 0;
-  for (int i = 0; i < ED_TOPO_MAX_NODES; i++) a->max[i] = -1;
+  for (int i = 0; i < ED_TOPO_MAX_NODES; i++)
+    a->max[i] = -1;
 }
 
 static struct ed_ahead_slot *find(const ed_ahead_t *a, const void *key, size_t klen, uint32_t h) {
@@ -67,7 +69,8 @@ static int grow(ed_ahead_t *a) {
 
 int ed__ahead_put(ed_ahead_t *a, const void *key, size_t klen, const int64_t *pos, int npos) {
   if (a->n == 0)
-    for (int i = 0; i < ED_TOPO_MAX_NODES; i++) a->max[i] = -1;
+    for (int i = 0; i < ED_TOPO_MAX_NODES; i++)
+      a->max[i] = -1;
   if ((a->n + 1) * 2 > a->cap && grow(a) != ED_OK) return ED_ENOMEM;
   uint32_t h = hash_key(key, klen);
   struct ed_ahead_slot *s = find(a, key, klen, h);

@@ -14,7 +14,8 @@
 #include "streams/engine_int.h"
 
 static void put_i64(uint8_t *p, int64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
 }
 
 static int produce(ed_task_t *t, const void *key, size_t klen, const void *val, size_t vlen,
@@ -60,7 +61,8 @@ void ed__changelog_emit(ed_task_t *t) {
   int nslots = t->st->nsources;
   uint8_t pos[17 + 8 * ED_TOPO_MAX_NODES];
   pos[16] = (uint8_t)nslots;
-  for (int k = 0; k < nslots; k++) put_i64(pos + 17 + 8 * k, t->next_offset[k]);
+  for (int k = 0; k < nslots; k++)
+    put_i64(pos + 17 + 8 * k, t->next_offset[k]);
   size_t poslen = 17 + 8 * (size_t)nslots;
   for (size_t i = 0; i < c->ndirty; i++) {
     ed_cache_ref_t idx = c->dirty[i];

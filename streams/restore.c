@@ -31,7 +31,8 @@ struct ed_restore_put {
 
 static int64_t get_i64(const uint8_t *p) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
   return (int64_t)v;
 }
 
@@ -50,9 +51,9 @@ int ed__restore_create(ed_runner_t *r, char *err, size_t errlen) {
       ok = 0;
   }
   static const char *const fixed[][2] = {
-      {"enable.auto.commit", "false"},     {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"},    {"isolation.level", "read_committed"},
-      {"queued.min.messages", "1000000"},  {"queued.max.messages.kbytes", "1048576"},
+      {"enable.auto.commit", "false"},    {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},   {"isolation.level", "read_committed"},
+      {"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "1048576"},
       {"group.id", "eddy-restorer"},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && ok; i++)
@@ -102,7 +103,8 @@ void ed__replica_publish(ed_task_t *t) {
   for (size_t i = 0; i < e->nviews; i++) {
     ed_view_t *v = e->views[i];
     if (v->runner != t->r || v->sub != t->sub) continue;
-    for (int k = 0; k < R_N; k++) atomic_store(&v->replica[t->partition * R_N + k], vals[k]);
+    for (int k = 0; k < R_N; k++)
+      atomic_store(&v->replica[t->partition * R_N + k], vals[k]);
     atomic_store(&v->standby_ready[t->partition], t->standby ? t->store : NULL);
   }
 }
@@ -210,8 +212,8 @@ int ed__restore_begin(ed_task_t *t) {
   ed_buf_reset(&t->rbuf);
   ed__ahead_clear(&t->ahead);
   r->restorer_dirty = 1;
-  ed_log_info("%s: partition %d: restoring from %s offset %" PRId64 " to %" PRId64
-              " (%" PRId64 " records)",
+  ed_log_info("%s: partition %d: restoring from %s offset %" PRId64 " to %" PRId64 " (%" PRId64
+              " records)",
               r->topo->name, (int)t->partition, t->changelog_topic, t->restore_pos, hi,
               hi - t->restore_pos);
   ed__replica_publish(t);
@@ -281,7 +283,8 @@ static int flush_batch(ed_task_t *t) {
     if (rp->drop_expire && rp->drop_expire != rp->expire_at)
       t->puts[n++] = (ed_store_put_t){k, rp->klen, NULL, 0, rp->drop_expire};
     if (rp->has_val)
-      t->puts[n++] = (ed_store_put_t){k, rp->klen, t->rbuf.data + rp->voff, rp->vlen, rp->expire_at};
+      t->puts[n++] =
+          (ed_store_put_t){k, rp->klen, t->rbuf.data + rp->voff, rp->vlen, rp->expire_at};
     else
       t->puts[n++] = (ed_store_put_t){k, rp->klen, NULL, 0, 0};
   }
@@ -333,7 +336,8 @@ static int add_row(ed_task_t *t, const rd_kafka_message_t *m, const uint8_t *pos
   rp->expire_at = get_i64(pos + 8);
   int npos = pos[16];
   int64_t offs[ED_TOPO_MAX_NODES];
-  for (int k = 0; k < npos; k++) offs[k] = get_i64(pos + 17 + 8 * k);
+  for (int k = 0; k < npos; k++)
+    offs[k] = get_i64(pos + 17 + 8 * k);
   t->nrputs++;
   /* Until a marker closes its commit, the row is ahead of the resume point. */
   return ed__ahead_put(&t->ahead, m->key, m->key_len, offs, npos);
@@ -415,7 +419,8 @@ static ed_task_t *task_of(ed_runner_t *r, const rd_kafka_message_t *m) {
     int st = r->topo->subs[s].store;
     if (st < 0 || r->changelog[st] == NULL || m->partition < 0 || m->partition >= r->nparts[s])
       continue;
-    if (strcmp(rd_kafka_topic_name(m->rkt), r->changelog[st]) == 0) return r->tasks[s][m->partition];
+    if (strcmp(rd_kafka_topic_name(m->rkt), r->changelog[st]) == 0)
+      return r->tasks[s][m->partition];
   }
   return NULL;
 }

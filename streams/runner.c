@@ -87,7 +87,8 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
   };
-  static const char *const pdefaults[][2] = {{"linger.ms", "5"}};
+  static const char *const pdefaults[][2] = {
+      {"linger.ms", "5"}, {"batch.num.messages", "100000"}, {"batch.size", "4194304"}};
   static const char *const pfixed[][2] = {
       {"partitioner", "murmur2_random"}, /* the Java client's default */
       {"enable.idempotence", "true"},    /* no duplicates or reordering on retries */
@@ -108,7 +109,7 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
     return ED_EKAFKA;
   }
   rd_kafka_poll_set_consumer(r->consumer);
-  rd_kafka_conf_t *pc = client_conf(e, pdefaults, 1, pfixed, 2, err, errlen);
+  rd_kafka_conf_t *pc = client_conf(e, pdefaults, 3, pfixed, 2, err, errlen);
   if (pc == NULL) return ED_ECONFIG;
   if (e->exactly_once) {
     char txid[1024];
@@ -275,7 +276,8 @@ void ed__runner_destroy(ed_runner_t *r) {
     free(r->tasks[s]);
   }
   ed_topology_destroy(r->topo);
-  for (int s = 0; s < ED_TOPO_MAX_STORES; s++) free(r->changelog[s]);
+  for (int s = 0; s < ED_TOPO_MAX_STORES; s++)
+    free(r->changelog[s]);
   pthread_mutex_destroy(&r->member_lock);
   free(r->group);
   free(r->dead_letter_topic);
