@@ -455,18 +455,23 @@ static void *stream_thread(void *arg) {
   return NULL;
 }
 
-/* Connects the producer and learns its topics' metadata before the first
- * record: otherwise the first commit's flush waits for both (and for the
- * idempotent producer's id), a stall of about half a second. */
+/* Connects the producer and learns its topics' metadata (sinks and
+ * changelogs) before the first record: otherwise the first commit's flush
+ * waits for both (and for the idempotent producer's id), a stall of most
+ * of a second. */
+static void warm_topic(rd_kafka_t *rk, const char *topic) {
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_metadata_destroy(md);
+  if (rkt) rd_kafka_topic_destroy(rkt);
+}
+
 static void warm_producer(ed_runner_t *r) {
-  for (int i = 0; i < r->topo->nnodes; i++) {
-    if (r->topo->nodes[i].type != ED_NODE_SINK) continue;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->producer, r->topo->nodes[i].topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    if (rkt && rd_kafka_metadata(r->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      rd_kafka_metadata_destroy(md);
-    if (rkt) rd_kafka_topic_destroy(rkt);
-  }
+  for (int i = 0; i < r->topo->nnodes; i++)
+    if (r->topo->nodes[i].type == ED_NODE_SINK) warm_topic(r->producer, r->topo->nodes[i].topic);
+  for (int s = 0; s < r->topo->nstores; s++)
+    if (r->changelog[s]) warm_topic(r->producer, r->changelog[s]);
 }
 
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen) {
