@@ -722,3 +722,20 @@ void eddy_scan_close(eddy_scan_t *it) {
   free(it->cursor);
   free(it);
 }
+
+/* ---- a GET for the library's other files (cluster.c) ---- */
+
+int eddy__get_pb(eddy_client_t *c, const char *pq, uint8_t **body, size_t *len) {
+  *body = NULL, *len = 0;
+  req_t r = {.view = "", .pq = pq};
+  ans_t a = {0};
+  int rc = request(c, &r, &a);
+  if (rc != EDDY_OK) {
+    free(a.body);
+    return rc;
+  }
+  *body = a.body, *len = a.len;
+  return EDDY_OK;
+}
+
+int eddy__fail(const eddy_client_t *c, int err, const char *msg) { return fail(c, err, "%s", msg); }

@@ -59,4 +59,15 @@ EDDY__HIDDEN int eddy__error_from_answer(long status, const uint8_t *body, size_
 /* The error of an Error code string ("not_found", ...), or 0 if unknown. */
 EDDY__HIDDEN int eddy__error_from_code(const char *code);
 
+/* client.c: GET @p pq (path and query) from a seed, with the client's
+ * retries and error mapping (eddy_last_error set on failure). EDDY_OK:
+ * *body (@p len bytes; caller frees with free()) is the protobuf answer. */
+EDDY__HIDDEN int eddy__get_pb(eddy_client_t *c, const char *pq, uint8_t **body, size_t *len);
+/* Sets the calling thread's last error on @p c to @p msg; returns @p err. */
+EDDY__HIDDEN int eddy__fail(const eddy_client_t *c, int err, const char *msg);
+
+/* cluster.c: decodes a ClusterMap. EDDY_OK, EDDY_ERR_PROTOCOL or
+ * EDDY_ERR_NOMEM; *out: caller frees with eddy_cluster_destroy. */
+EDDY__HIDDEN int eddy__decode_cluster(const uint8_t *b, size_t n, eddy_cluster_t **out);
+
 #endif

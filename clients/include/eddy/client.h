@@ -218,6 +218,65 @@ EDDY_API int eddy_scan_next(eddy_scan_t *it, const eddy_row_t **row);
 /* NULL: no-op. */
 EDDY_API void eddy_scan_close(eddy_scan_t *it);
 
+/* ==== cluster map (eddy_cluster) ==========================================
+ * The cluster's map as GET /v1/cluster gives it: the instances (each with
+ * the partitions it holds per view: state, progress, lag) and, per view,
+ * each partition's owner and standbys. Strings are borrowed: valid until
+ * eddy_cluster_destroy. Out-of-range indexes give NULL / 0 / EDDY_ERR_INVALID. */
+
+typedef struct eddy_cluster eddy_cluster_t;
+
+/* Fetches the map from a seed. *out: caller frees with eddy_cluster_destroy. */
+EDDY_API int eddy_cluster(eddy_client_t *c, eddy_cluster_t **out);
+EDDY_API void eddy_cluster_destroy(eddy_cluster_t *m); /* NULL: no-op */
+
+/* -- instances -- */
+EDDY_API size_t eddy_cluster_instance_count(const eddy_cluster_t *m);
+EDDY_API const char *eddy_cluster_instance_id(const eddy_cluster_t *m, size_t i);
+EDDY_API const char *eddy_cluster_instance_url(const eddy_cluster_t *m, size_t i); /* advertised */
+/* 1: the instance that answered. */
+EDDY_API int eddy_cluster_instance_self(const eddy_cluster_t *m, size_t i);
+/* The views instance @p i holds partitions of. */
+EDDY_API size_t eddy_cluster_instance_view_count(const eddy_cluster_t *m, size_t i);
+EDDY_API const char *eddy_cluster_instance_view(const eddy_cluster_t *m, size_t i, size_t v);
+EDDY_API size_t eddy_cluster_instance_partition_count(const eddy_cluster_t *m, size_t i, size_t v);
+
+/* One partition an instance holds. -1 in a number: not known (yet). */
+typedef struct {
+  int32_t partition;
+  const char *state;     /* "running", "restoring" or "standby" (borrowed) */
+  int64_t offset;        /* next input offset the state reflects */
+  int64_t lag;           /* high watermark - offset */
+  int64_t restored;      /* restoring: changelog records applied; standby: records behind */
+  int64_t restore_total; /* restoring: records to apply */
+  int64_t lag_ms;        /* standby: ms since it was last caught up */
+} eddy_cluster_partition_t;
+
+/* Partition @p p of view @p v of instance @p i into *out: EDDY_OK or
+ * EDDY_ERR_INVALID. */
+EDDY_API int eddy_cluster_instance_partition(const eddy_cluster_t *m, size_t i, size_t v, size_t p,
+                                             eddy_cluster_partition_t *out);
+
+/* -- views and their owners -- */
+EDDY_API size_t eddy_cluster_view_count(const eddy_cluster_t *m);
+EDDY_API const char *eddy_cluster_view_name(const eddy_cluster_t *m, size_t v);
+EDDY_API int32_t eddy_cluster_view_partitions(const eddy_cluster_t *m, size_t v);
+/* Number of owner entries of view @p v (one per partition, in order). */
+EDDY_API size_t eddy_cluster_view_owner_count(const eddy_cluster_t *m, size_t v);
+
+typedef struct {
+  int32_t partition;
+  const char *owner;             /* instance id; NULL: unassigned */
+  const char *state;             /* the owner's state, or "unassigned" */
+  size_t n_standbys;
+  const char *const *standbys;   /* instance ids holding a standby copy */
+} eddy_cluster_owner_t;
+
+/* Owner entry @p o of view @p v into *out: EDDY_OK or EDDY_ERR_INVALID. */
+EDDY_API int eddy_cluster_view_owner(const eddy_cluster_t *m, size_t v, size_t o,
+                                     eddy_cluster_owner_t *out);
+/* ==== end of cluster map ================================================= */
+
 #ifdef __cplusplus
 }
 #endif
