@@ -12,8 +12,11 @@
  * answer served by another instance refreshes the map; 503 and connection
  * failures are retried with backoff (50 ms doubling, at most 1 s) up to
  * `retries` times within `timeout_ms`. Without an owner in the map the
- * request goes to a seed URL, which forwards it. Scans, multi-gets and
- * eddy_views go to a seed (the server merges).
+ * request goes to a seed URL, which forwards it. A multi-get is split by
+ * owner and the parts sent in parallel; a scan page is one request per owner
+ * (restricted to its partitions), in parallel, merged here in key order.
+ * eddy_views goes to a seed. direct_routing = -1 sends everything to the
+ * seeds (which forward).
  *
  * Threads: a client may be used from several threads at once. Results
  * (rows, lists, scans) belong to the caller and to one thread at a time.
@@ -82,6 +85,7 @@ typedef struct {
   int retries;             /* extra attempts on 503 / connection failure; <0: 0, 0: default 5 */
   const char *api_token;   /* sent as Authorization: Bearer <token>; NULL: none (copied) */
   const char *tls_ca_file; /* CA bundle for https:// URLs; NULL: the system's (copied) */
+  int direct_routing;      /* 0 or 1: send lookups, multi-gets and scans to the owners (default); -1: only to the seeds */
 } eddy_options_t;
 
 /* Opens a client on @p n seed URLs (e.g. "http://localhost:8080"; copied).
