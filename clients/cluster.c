@@ -128,7 +128,8 @@ size_t eddy_cluster_view_owner_count(const eddy_cluster_t *m, size_t v) {
   return cv ? cv->n_owners : 0;
 }
 
-int eddy_cluster_view_owner(const eddy_cluster_t *m, size_t v, size_t o, eddy_cluster_owner_t *out) {
+int eddy_cluster_view_owner(const eddy_cluster_t *m, size_t v, size_t o,
+                            eddy_cluster_owner_t *out) {
   const Eddy__V1__ClusterView *cv = cview(m, v);
   if (cv == NULL || o >= cv->n_owners || out == NULL) return EDDY_ERR_INVALID;
   const Eddy__V1__PartitionOwner *po = cv->owners[o];
