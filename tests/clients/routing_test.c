@@ -5,7 +5,9 @@
  * (seed: instance a):
  *  - eddy_get answers every key exactly, eddy_multi_get all keys (and a
  *    missing one) in request order, scans with pages of 7 and 1 and a
- *    bounded scan exactly their rows in key order;
+ *    bounded scan exactly their rows in key order, and a scan of a
+ *    tumbling-window count view (record c of a key at T0 + c minutes) its
+ *    windows in (key, window start) order across pages;
  *  - all of it went straight to the owners: neither instance's
  *    eddy_forwarded_requests_total moved;
  *  - a second client with direct_routing = -1 answers the same, forwarded
@@ -128,6 +130,25 @@ static int scan_range(eddy_client_t *c, const char *from, const char *to, int fi
   return rc == 0 ? good : -1;
 }
 
+static int total_windows(void) {
+  int total = 0;
+  for (int i = 0; i < NKEYS; i++)
+    total += count_of(i);
+  return total;
+}
+
+/* The rows of a whole scan of @p view, or -1 on an error. */
+static int count_rows(eddy_client_t *c, const char *view) {
+  eddy_scan_t *it = eddy_scan_open(c, view, NULL, NULL, 1000);
+  assert_non_null(it);
+  const eddy_row_t *r;
+  int n = 0, rc;
+  while ((rc = eddy_scan_next(it, &r)) == 1)
+    n++;
+  eddy_scan_close(it);
+  return rc == 0 ? n : -1;
+}
+
 static void wait_ready(rt_t *t, int want_mask) {
   int64_t deadline = eh_now_ms() + READY_MS;
   const char *why = "";
@@ -140,6 +161,7 @@ static void wait_ready(rt_t *t, int want_mask) {
     }
     int n = 0;
     if (ok && scan_range(t->c, NULL, NULL, 0, 1000, &n) != NKEYS) ok = 0, why = "table";
+    if (ok && count_rows(t->c, "per_min") != total_windows()) ok = 0, why = "windows";
     if (ok) return;
     if (eh_now_ms() > deadline) fail_msg("not ready in time (%s): %s", why, eddy_last_error(t->c));
     eh_sleep_ms(200);
@@ -205,15 +227,45 @@ static void check_scans(eddy_client_t *c) {
   assert_int_equal(n, 113);
 }
 
+/* The windowed view per_min: key i has count_of(i) windows, one record
+ * each, starting at T0, T0 + 1 min, ... Scanned in pages of @p limit. */
+static void check_window_scan(eddy_client_t *c, int limit) {
+  eddy_scan_t *it = eddy_scan_open(c, "per_min", NULL, NULL, limit);
+  assert_non_null(it);
+  const eddy_row_t *r;
+  int key = 0, win = 0, n = 0, rc;
+  while ((rc = eddy_scan_next(it, &r)) == 1) {
+    char want[16];
+    while (key < NKEYS && win >= count_of(key))
+      key++, win = 0;
+    if (key >= NKEYS) fail_msg("per_min: more rows than windows");
+    key_of(key, want, sizeof want);
+    size_t l;
+    const char *k = eddy_row_key(r, &l);
+    if (l != strlen(want) || memcmp(k, want, l) != 0)
+      fail_msg("per_min row %d: key %.*s, want %s (window %d)", n, (int)l, k, want, win);
+    assert_int_equal(row_count(r), 1);
+    win++, n++;
+  }
+  if (rc != 0) fail_msg("per_min scan: %d %s", rc, eddy_last_error(c));
+  assert_int_equal(n, total_windows());
+  eddy_scan_close(it);
+}
+
 static void check_all(eddy_client_t *c) {
   check_gets(c);
   check_multi_get(c);
   check_scans(c);
+  check_window_scan(c, 7);
+  check_window_scan(c, 0);
 }
 
 static void test_routing(void **state) {
   rt_t *t = *state;
-  char *args[] = {"--partitions", "6", "--topic", "clicks", "--topic", "cr.counts.changelog", NULL};
+  char *args[] = {
+      "--partitions",         "6", "--topic", "clicks", "--topic", "cr.counts.changelog", "--topic",
+      "cr.per_min.changelog", NULL};
+  int64_t t0 = (eh_now_ms() / 60000 - 10) * 60000;
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", NULL, NULL);
   assert_non_null(t->producer);
@@ -221,7 +273,9 @@ static void test_routing(void **state) {
     char key[16];
     key_of(i, key, sizeof key);
     for (int c = 0; c < count_of(i); c++)
-      assert_int_equal(eh_produce(t->producer, "clicks", key, strlen(key), "1", 1, 0, NULL), 0);
+      assert_int_equal(eh_produce(t->producer, "clicks", key, strlen(key), "1", 1,
+                                  t0 + (int64_t)c * 60000, NULL),
+                       0);
   }
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
   for (int k = 0; k < NINST; k++) {
@@ -238,7 +292,12 @@ static void test_routing(void **state) {
              "data_dir: %s/data\n"
              "commit_interval_ms: 50\n"
              "views:\n"
-             "  counts: { from: clicks, format: string, aggregate: count }\n",
+             "  counts: { from: clicks, format: string, aggregate: count }\n"
+             "  per_min:\n"
+             "    from: clicks\n"
+             "    format: string\n"
+             "    window: { type: tumbling, size: 1m, grace: 1h }\n"
+             "    aggregate: count\n",
              ids[k], t->bootstrap, t->in[k].port, t->in[k].url, t->in[k].dir);
     assert_int_equal(eh_write_file(t->in[k].config, cfg), 0);
   }
@@ -270,10 +329,10 @@ static void test_routing(void **state) {
 
   /* b goes away: its partitions move to a between calls of the same client. */
   assert_int_equal(eh_proc_kill(&t->in[1].serve, SIGTERM, 15000), 0);
-  int64_t t0 = eh_now_ms();
+  int64_t s0 = eh_now_ms();
   check_all(t->c);
   fprintf(stderr, "  after b stopped: all answers exact within %lld ms\n",
-          (long long)(eh_now_ms() - t0));
+          (long long)(eh_now_ms() - s0));
   assert_int_equal(owners_of(t, 0), 1);
   t->passed = 1;
 }
