@@ -460,7 +460,8 @@ static void run_failover(bench_t *b, int standbys, int measure_lookups, fo_resul
 /* ---- main ---- */
 
 static void usage(void) {
-  fprintf(stderr, "usage: failover_bench [--eddy PATH] [--keys N] [--rounds R] [--lookups N]\n");
+  fprintf(stderr, "usage: failover_bench [--eddy PATH] [--keys N] [--rounds R] [--lookups N] "
+                  "[--restore-only]\n");
   exit(2);
 }
 
@@ -470,6 +471,7 @@ int main(int argc, char **argv) {
   b.keys = 200000;
   b.rounds = 3;
   b.lookups = 5000;
+  int restore_only = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--eddy") == 0 && i + 1 < argc)
       b.eddy = argv[++i];
@@ -479,6 +481,8 @@ int main(int argc, char **argv) {
       b.rounds = atoi(argv[++i]);
     else if (strcmp(argv[i], "--lookups") == 0 && i + 1 < argc)
       b.lookups = atol(argv[++i]);
+    else if (strcmp(argv[i], "--restore-only") == 0)
+      restore_only = 1;
     else
       usage();
   }
@@ -504,6 +508,12 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
 
+  if (restore_only) {
+    printf("\nrestore: %.0f rec/s vs ceiling %.0f rec/s (ratio %.2f, medians of %d)\n",
+           median(rest_rate, b.rounds), median(ceil_rate, b.rounds),
+           median(rest_rate, b.rounds) / median(ceil_rate, b.rounds), b.rounds);
+    b.rounds = 0;
+  }
   double fo[2][MAX_ROUNDS], lm[MAX_ROUNDS], lp[MAX_ROUNDS], fm[MAX_ROUNDS], fp[MAX_ROUNDS];
   printf("\n(ii) kill -9 of an owner to every partition served (3 instances, "
          "session.timeout.ms 6000)\n(iii) lookups, %ld per side, sequential on one keep-alive "
@@ -526,6 +536,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
 
+  if (restore_only) goto done;
   printf("\nsummary (medians of %d rounds)\n", b.rounds);
   printf("  restore: %.0f rec/s vs ceiling %.0f rec/s (ratio %.2f); start to running %.0f ms\n",
          median(rest_rate, b.rounds), median(ceil_rate, b.rounds),
@@ -537,6 +548,7 @@ int main(int argc, char **argv) {
          median(lm, b.rounds), median(lp, b.rounds), median(fm, b.rounds), median(fp, b.rounds),
          median(fm, b.rounds) / median(lm, b.rounds), median(fm, b.rounds) - median(lm, b.rounds));
 
+done:
   rd_kafka_destroy(b.meta);
   eh_proc_kill(&b.kafka, SIGTERM, 5000);
   eh_http_destroy(b.http);

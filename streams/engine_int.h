@@ -129,7 +129,8 @@ struct ed_task {
   int64_t restore_start; /* where this restore began */
   int64_t restore_end;   /* the changelog's end when it began (restoring) / last seen */
   int64_t restore_t0_ms;
-  int64_t restore_log_ms; /* last progress line */
+  int64_t restore_log_ms;   /* last progress line */
+  int64_t restore_flush_ms; /* last LMDB commit of restored rows */
   int64_t restore_mark;  /* after the last marker applied (the meta "changelog" to write) */
   int64_t caught_up_ms;  /* wall clock when last at the changelog's end; -1 never */
   ed_buf_t rbuf;         /* restore batch: keys and values */

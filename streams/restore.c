@@ -21,7 +21,7 @@
 #include "common/timeutil.h"
 #include "streams/engine_int.h"
 
-#define ED_RESTORE_BATCH 4096
+#define ED_RESTORE_BATCH 32768
 
 struct ed_restore_put {
   size_t koff, klen, voff, vlen;
@@ -504,7 +504,13 @@ int ed__restore_step(ed_runner_t *r, int wait_ms) {
       if (t->restoring && t->restore_pos >= t->restore_end) finish(t);
       restoring |= t->restoring;
       if (t->restoring && t->restore_pos >= t->restore_end) continue;
-      flush_batch(t);
+      /* Each flush is a durable LMDB commit: batch them, except when the
+       * copy is caught up (a standby's readers want it) or every 200 ms. */
+      int caught_up = t->restore_end >= 0 && t->restore_pos >= t->restore_end;
+      if (caught_up || now - t->restore_flush_ms >= 200) {
+        flush_batch(t);
+        t->restore_flush_ms = now;
+      }
       if (t->restoring && now - t->restore_log_ms >= 5000) {
         t->restore_log_ms = now;
         int64_t total = t->restore_end - t->restore_start, done = t->restore_pos - t->restore_start;
