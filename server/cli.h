@@ -1,5 +1,6 @@
 /* The command-line client (`eddy get|scan|windows|views|cluster`), built on
- * libeddy. cli.c runs the commands; cli_format.c holds the pure parts
+ * libeddy. cli.c parses and dispatches, cli_cmds.c runs the commands,
+ * cli_print.c prints their answers; cli_format.c holds the pure parts
  * (tables, times, exit codes) that the unit tests call. */
 #ifndef ED_SERVER_CLI_H
 #define ED_SERVER_CLI_H

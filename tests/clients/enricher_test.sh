@@ -47,7 +47,22 @@ bootstrap=$(head -n 1 "$tmp/kafka.out")
 "$eddy" loadgen --bootstrap "$bootstrap" --count 40 --users 10 --sequential --rate 0 \
   >"$tmp/loadgen.out" 2>&1 || { cat "$tmp/loadgen.out"; fail "loadgen"; }
 
-port=$((20000 + $$ % 20000))
+# A free TCP port: one the kernel hands out for port 0 (python3), else the
+# first of a pid-seeded run of candidates that nothing listens on (ss).
+free_port() {
+  if command -v python3 >/dev/null 2>&1 &&
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null
+  then
+    return 0
+  fi
+  p=$((20000 + $$ % 20000)) n=0
+  while [ $n -lt 200 ]; do
+    ss -ltnH 2>/dev/null | awk '{print $4}' | grep -q "[:.]$p\$" || { echo "$p"; return 0; }
+    p=$((20000 + (p - 20000 + 1) % 20000)) n=$((n + 1))
+  done
+  return 1
+}
+port=$(free_port) || fail "no free port"
 cat >"$tmp/eddy.yaml" <<YAML
 app: enr
 instance_id: "a"
