@@ -106,6 +106,7 @@ void ed__http_metrics_write_http(const ed__http_metrics_t *mx, ed_buf_t *out) {
 }
 
 /* Appends `view="<escaped name>"` to @p lb (reset first). */
+
 static const char *view_label(ed_buf_t *lb, const ed_view_t *v) {
   const char *name = ed_view_def(v)->name;
   ed_buf_reset(lb);
@@ -116,6 +117,31 @@ static const char *view_label(ed_buf_t *lb, const ed_view_t *v) {
 }
 
 #define MAX_REASONS 32
+
+static int64_t replica_restored(const ed_view_replica_t *r) { return r->restored; }
+static int64_t replica_total(const ed_view_replica_t *r) { return r->restore_total; }
+static int64_t replica_lag(const ed_view_replica_t *r) {
+  return r->changelog_end >= 0 && r->changelog_offset >= 0 ? r->changelog_end - r->changelog_offset
+                                                           : 0;
+}
+
+/* One gauge per partition of every view whose copy here has @p role. */
+static void replica_family(ed_buf_t *out, ed_engine_t *e, ed_buf_t *lb, const char *name,
+                           const char *help, ed_replica_role_t role,
+                           int64_t (*value)(const ed_view_replica_t *)) {
+  family(out, name, "gauge", help);
+  for (size_t i = 0; i < ed_engine_view_count(e); i++) {
+    ed_view_t *v = ed_engine_view_at(e, i);
+    view_label(lb, v);
+    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
+      ed_view_replica_t r;
+      if (ed_view_replica(v, p, &r) != 0 || r.role != role) continue;
+      int64_t x = value(&r);
+      ed_buf_printf(out, "%s{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n", name,
+                    lb->data ? lb->data : "", p, x > 0 ? x : 0);
+    }
+  }
+}
 
 void ed__http_metrics_write_engine(ed_engine_t *e, ed_buf_t *out) {
   size_t nv = ed_engine_view_count(e);
@@ -179,45 +205,15 @@ void ed__http_metrics_write_engine(ed_engine_t *e, ed_buf_t *out) {
   }
 
   /* Restores and standbys (streams/restore.c). */
-  family(out, "eddy_restore_records", "gauge",
-         "Changelog records a restoring partition has applied so far.");
-  for (size_t i = 0; i < nv; i++) {
-    ed_view_t *v = ed_engine_view_at(e, i);
-    view_label(&lb, v);
-    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
-      ed_view_replica_t r;
-      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_RESTORING) continue;
-      ed_buf_printf(out, "eddy_restore_records{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
-                    lb.data ? lb.data : "", p, r.restored > 0 ? r.restored : 0);
-    }
-  }
-  family(out, "eddy_restore_records_total", "gauge",
-         "Changelog records a restoring partition must apply in all.");
-  for (size_t i = 0; i < nv; i++) {
-    ed_view_t *v = ed_engine_view_at(e, i);
-    view_label(&lb, v);
-    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
-      ed_view_replica_t r;
-      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_RESTORING) continue;
-      ed_buf_printf(out, "eddy_restore_records_total{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
-                    lb.data ? lb.data : "", p, r.restore_total > 0 ? r.restore_total : 0);
-    }
-  }
-  family(out, "eddy_standby_lag", "gauge",
-         "Changelog records a standby copy is behind the changelog's end.");
-  for (size_t i = 0; i < nv; i++) {
-    ed_view_t *v = ed_engine_view_at(e, i);
-    view_label(&lb, v);
-    for (int32_t p = 0; p < ed_view_partition_count(v); p++) {
-      ed_view_replica_t r;
-      if (ed_view_replica(v, p, &r) != 0 || r.role != ED_REPLICA_STANDBY) continue;
-      int64_t lag = r.changelog_end >= 0 && r.changelog_offset >= 0
-                        ? r.changelog_end - r.changelog_offset
-                        : 0;
-      ed_buf_printf(out, "eddy_standby_lag{%s,partition=\"%" PRId32 "\"} %" PRId64 "\n",
-                    lb.data ? lb.data : "", p, lag > 0 ? lag : 0);
-    }
-  }
+  replica_family(out, e, &lb, "eddy_restore_records",
+                 "Changelog records a restoring partition has applied so far.",
+                 ED_REPLICA_RESTORING, replica_restored);
+  replica_family(out, e, &lb, "eddy_restore_records_total",
+                 "Changelog records a restoring partition must apply in all.", ED_REPLICA_RESTORING,
+                 replica_total);
+  replica_family(out, e, &lb, "eddy_standby_lag",
+                 "Changelog records a standby copy is behind the changelog's end.",
+                 ED_REPLICA_STANDBY, replica_lag);
 
   family(out, "eddy_partitions_assigned", "gauge",
          "Partitions of the view assigned to this instance and running.");
