@@ -59,14 +59,14 @@ struct rq {
   h2o_req_t *req;
   rq_kind_t kind;
   ed__route_req_t rr;
-  const char *name; /* the view's, borrowed from the engine */
+  const char *name;  /* the view's, borrowed from the engine */
   h2o_iovec_t query; /* the raw query string (no '?') */
   const h2o_iovec_t *accept;
   uint64_t deadline;
   h2o_timeout_entry_t timer;
   h2o_linklist_t link; /* in r->pending while not answered */
   int answered;
-  int owner_failed; /* KEY: the owner did not answer; a standby may (allow_stale) */
+  int owner_failed;  /* KEY: the owner did not answer; a standby may (allow_stale) */
   int32_t partition; /* KEY; else the partition that was missing an owner */
   ed_query_scan_t scan;
   ed_query_keys_t keys;
@@ -219,8 +219,8 @@ static void answer_result(rq_t *q, const ed_query_result_t *res, const char *ser
   }
   if (served_by != NULL) {
     h2o_iovec_t c = h2o_strdup(&q->req->pool, served_by, strlen(served_by));
-    h2o_add_header_by_str(&q->req->pool, &q->req->res.headers,
-                          H2O_STRLIT(ED_ROUTE_HDR_SERVED_BY), 0, NULL, c.base, c.len);
+    h2o_add_header_by_str(&q->req->pool, &q->req->res.headers, H2O_STRLIT(ED_ROUTE_HDR_SERVED_BY),
+                          0, NULL, c.base, c.len);
   }
   ed__http_send(q->req, status, ed_query_content_type(q->rr.enc), r->out.data ? r->out.data : "",
                 r->out.len);
@@ -277,8 +277,7 @@ static part_t *plan_alloc(rq_t *q, size_t max) {
 static part_t *part_of(rq_t *q, const ed_cluster_instance_t *in, int local) {
   for (size_t i = 0; i < q->nparts; i++) {
     part_t *pt = &q->parts[i];
-    if (local ? pt->local
-              : (!pt->local && pt->id != NULL && strcmp(pt->id, in->instance_id) == 0))
+    if (local ? pt->local : (!pt->local && pt->id != NULL && strcmp(pt->id, in->instance_id) == 0))
       return pt;
   }
   if (q->nparts == ED_FWD_MAX_PEERS + 1) return NULL;
@@ -303,7 +302,9 @@ static void on_part_answer(ed__fwd_t *f) {
   if (q->kind == RQ_KEY) {
     if (f->status == 0 || f->status == 503) {
       snprintf(q->why, sizeof q->why, "instance %s %s", pt->id,
-               f->status ? "refused (503)" : f->errstr ? f->errstr : "did not answer");
+               f->status   ? "refused (503)"
+               : f->errstr ? f->errstr
+                           : "did not answer");
       q->owner_failed = 1;
       again(q);
       return;
@@ -322,8 +323,8 @@ static void send_parts(rq_t *q, const char *method) {
     part_t *pt = &q->parts[i];
     if (pt->local) continue;
     q->waiting++;
-    h2o_iovec_t body = pt->body.len ? h2o_iovec_init(pt->body.data, pt->body.len)
-                                    : h2o_iovec_init(NULL, 0);
+    h2o_iovec_t body =
+        pt->body.len ? h2o_iovec_init(pt->body.data, pt->body.len) : h2o_iovec_init(NULL, 0);
     if (method[0] == 'P' && body.base == NULL) body = h2o_iovec_init("", 0);
     static const h2o_iovec_t pb = {(char *)"application/x-protobuf", 22};
     int rc = ed_buf_failed(&pt->target)
@@ -333,8 +334,8 @@ static void send_parts(rq_t *q, const char *method) {
                                  r->srv->instance_id, body, q->rr.has_wait, on_part_answer);
     if (rc != ED_OK) {
       pt->fwd.status = 0;
-      pt->fwd.errstr = rc == ED_EINVAL ? "has an advertised_url that is not http://host:port"
-                                       : ed_strerror(rc);
+      pt->fwd.errstr =
+          rc == ED_EINVAL ? "has an advertised_url that is not http://host:port" : ed_strerror(rc);
       q->waiting--;
     }
     pt->started = 1;
@@ -356,7 +357,9 @@ static void finish(rq_t *q) {
       ed__fwd_t *f = &pt->fwd;
       if (f->status == 0 || f->status == 503) {
         snprintf(q->why, sizeof q->why, "instance %s %s", pt->id,
-                 f->status ? "refused (503)" : f->errstr ? f->errstr : "did not answer");
+                 f->status   ? "refused (503)"
+                 : f->errstr ? f->errstr
+                             : "did not answer");
         again(q);
         return;
       }
@@ -470,6 +473,27 @@ static void part_target(rq_t *q, part_t *pt, const char *what, int add_partition
                      &pt->target);
 }
 
+/* The part of a multi-part request partition @p p goes to: read here when
+ * @p local (unless a min_offset wait must park at an owner: then through
+ * this instance's own URL), else at its owner. NULL after again(): no
+ * owner yet, or out of memory. */
+static part_t *part_for(rq_t *q, const ed_cluster_t *map, ed_cluster_instance_t *me, int32_t p,
+                        int local) {
+  const ed_cluster_instance_t *o = NULL;
+  if (local && q->rr.has_wait) {
+    o = me;
+    local = 0;
+  } else if (!local) {
+    o = remote_owner(q, map, p);
+  }
+  part_t *pt = local || o ? part_of(q, o, local) : NULL;
+  if (pt == NULL || pt->res == NULL) {
+    again(q);
+    return NULL;
+  }
+  return pt;
+}
+
 static void attempt_rows(rq_t *q, const ed_cluster_t *map) {
   int32_t n = ed_view_partition_count(q->rr.v);
   if (plan_alloc(q, (size_t)map->ninstances + 1) == NULL) {
@@ -478,22 +502,10 @@ static void attempt_rows(rq_t *q, const ed_cluster_t *map) {
   }
   ed_cluster_instance_t *me = self_instance(map);
   for (int32_t p = 0; p < n; p++) {
-    const ed_cluster_instance_t *o = NULL;
-    int local = ed_view_store(q->rr.v, p) != NULL;
-    if (local && q->rr.has_wait) {
-      o = me;
-      local = 0;
-    } else if (!local && (o = remote_owner(q, map, p)) == NULL) {
-      again(q);
-      return;
-    }
-    if (!local && o == NULL) {
-      again(q);
-      return;
-    }
-    part_t *pt = part_of(q, o, local);
-    int32_t *np = pt ? realloc(pt->parts, (pt->nparts + 1) * sizeof *np) : NULL;
-    if (np == NULL || pt->res == NULL) {
+    part_t *pt = part_for(q, map, me, p, ed_view_store(q->rr.v, p) != NULL);
+    if (pt == NULL) return;
+    int32_t *np = realloc(pt->parts, (pt->nparts + 1) * sizeof *np);
+    if (np == NULL) {
       again(q);
       return;
     }
@@ -532,23 +544,12 @@ static void attempt_keys(rq_t *q, const ed_cluster_t *map) {
   ed_cluster_instance_t *me = self_instance(map);
   for (size_t i = 0; i < q->keys.n; i++) {
     int32_t p = q->key_part[i];
-    const ed_cluster_instance_t *o = NULL;
     int local = ed_view_store(q->rr.v, p) != NULL ||
                 (q->rr.allow_stale && ed_view_standby_store(q->rr.v, p) != NULL);
-    if (local && q->rr.has_wait) {
-      o = me;
-      local = 0;
-    } else if (!local && (o = remote_owner(q, map, p)) == NULL) {
-      again(q);
-      return;
-    }
-    if (!local && o == NULL) {
-      again(q);
-      return;
-    }
-    part_t *pt = part_of(q, o, local);
-    uint32_t *nk = pt ? realloc(pt->keys, (pt->nkeys + 1) * sizeof *nk) : NULL;
-    if (nk == NULL || pt->res == NULL) {
+    part_t *pt = part_for(q, map, me, p, local);
+    if (pt == NULL) return;
+    uint32_t *nk = realloc(pt->keys, (pt->nkeys + 1) * sizeof *nk);
+    if (nk == NULL) {
       again(q);
       return;
     }
@@ -578,8 +579,8 @@ static void attempt_keys(rq_t *q, const ed_cluster_t *map) {
       const char *k = ed_query_keys_at(&q->keys, pt->keys[j], &kl);
       ed_query_keys_add(&sub, k, kl);
     }
-    int st = ed_query_exec_keys(q->r->srv->engine, q->name, strlen(q->name), &sub, &q->opts,
-                                pt->res);
+    int st =
+        ed_query_exec_keys(q->r->srv->engine, q->name, strlen(q->name), &sub, &q->opts, pt->res);
     ed_query_keys_fini(&sub);
     if (st == 503) {
       q->partition = pt->parts[0];
@@ -624,10 +625,9 @@ static rq_t *rq_new(ed__route_t *r, h2o_req_t *req, const ed__route_req_t *rr, r
   q->kind = kind;
   q->rr = *rr;
   q->name = ed_view_def(rr->v)->name;
-  q->query = req->query_at != SIZE_MAX
-                 ? h2o_iovec_init(req->path.base + req->query_at + 1,
-                                  req->path.len - req->query_at - 1)
-                 : h2o_iovec_init("", 0);
+  q->query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1,
+                                                        req->path.len - req->query_at - 1)
+                                       : h2o_iovec_init("", 0);
   ssize_t ai = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
   q->accept = ai >= 0 ? &req->headers.entries[ai].value : NULL;
   q->deadline = h2o_now(r->w->loop) + ED_ROUTE_HANDOVER_MS;
