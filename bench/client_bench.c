@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
       ok = eh_http_get(b.http, url, 2000, NULL, NULL) == 200;
     }
     for (long i = 0; ok && i < b.keys; i += b.keys / 97) {
-      char key[24];
+      char key[32];
       snprintf(key, sizeof key, "user_%ld", i == 0 ? b.keys - 1 : i);
       eddy_row_t *r = NULL;
       ok = eddy_get(direct, "users", key, strlen(key), NULL, &r) == EDDY_OK;

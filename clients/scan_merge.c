@@ -87,7 +87,7 @@ int eddy__scan_merge(Eddy__V1__RowList *const *parts, size_t n, int limit,
   uint8_t bound[STORE_KEY_MAX], cand[STORE_KEY_MAX], best[STORE_KEY_MAX], last[STORE_KEY_MAX];
   size_t boundl = 0, lastl = 0, total = 0;
   int has_bound = 0;
-  uint8_t head[2];
+  uint8_t head[2] = {0, 0};
   for (size_t k = 0; k < n; k++) {
     total += parts[k]->n_rows;
     if (parts[k]->next_cursor == NULL || parts[k]->next_cursor[0] == '\0') continue;
