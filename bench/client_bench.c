@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "eddy/client.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 4
@@ -34,19 +35,13 @@
 #define MAX_THREADS 4
 
 typedef struct {
-  char id[8], dir[320], config[400], url[64];
-  int port;
-  eh_proc_t proc;
-} inst_t;
-
-typedef struct {
   const char *eddy;
   long keys, lookups;
   int rounds;
   char dir[256], bootstrap[256];
   eh_proc_t kafka;
   eh_http_t *http;
-  inst_t in[NINST];
+  eh_instance_t in[NINST];
   char (*lk)[24]; /* the lookup keys */
 } bench_t;
 
@@ -66,72 +61,23 @@ static double median(double *v, int n) {
 }
 
 static void inst_start(bench_t *b, int k) {
-  inst_t *in = &b->in[k];
-  snprintf(in->id, sizeof in->id, "%c", 'a' + k);
-  snprintf(in->dir, sizeof in->dir, "%s/%s", b->dir, in->id);
-  if (mkdir(in->dir, 0755) != 0) die("mkdir");
-  snprintf(in->config, sizeof in->config, "%s/eddy.yaml", in->dir);
-  in->port = eh_free_port();
-  if (k > 0 && in->port == b->in[0].port) in->port = eh_free_port();
-  snprintf(in->url, sizeof in->url, "http://127.0.0.1:%d", in->port);
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: cb\n"
-           "instance_id: %s\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "  heartbeat.interval.ms: 500\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"%s\", ready_max_lag: 0 }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "  users: { from: pageviews, aggregate: count }\n",
-           in->id, b->bootstrap, in->port, in->url, in->dir);
-  if (eh_write_file(in->config, cfg) != 0) die("write config");
-  char *argv[] = {(char *)b->eddy, "serve", in->config, NULL};
-  if (eh_proc_spawn(&in->proc, in->dir, "serve", argv) != 0) die("spawn eddy serve");
-}
-
-/* Owner (instance index) per partition from a's /v1/cluster; 0 when every
- * partition runs, else -1. */
-static int read_owners(bench_t *b, int *owners) {
-  static char views[65536], list[65536], s[128];
-  char url[256];
-  snprintf(url, sizeof url, "%s/v1/cluster", b->in[0].url);
-  const char *body;
-  size_t len;
-  if (eh_http_get(b->http, url, 2000, &body, &len) != 200) return -1;
-  if (eh_json_get_text(body, len, "views", views, sizeof views) != 0) return -1;
-  size_t vpos = 0, vlen, pos = 0, el;
-  const char *v, *e;
-  if (eh_json_array_next(views, strlen(views), &vpos, &v, &vlen) != 1) return -1;
-  if (eh_json_get_text(v, vlen, "owners", list, sizeof list) != 0) return -1;
-  int np = 0;
-  while (eh_json_array_next(list, strlen(list), &pos, &e, &el) == 1 && np < NPART) {
-    if (eh_json_get_text(e, el, "state", s, sizeof s) != 0 || strcmp(s, "running") != 0) return -1;
-    if (eh_json_get_text(e, el, "instance_id", s, sizeof s) != 0) return -1;
-    owners[np] = s[0] == 'a' ? 0 : s[0] == 'b' ? 1 : -1;
-    if (owners[np] < 0) return -1;
-    np++;
-  }
-  return np == NPART ? 0 : -1;
+  eh_instance_t *in = &b->in[k];
+  char id[8], dir[320];
+  snprintf(id, sizeof id, "%c", 'a' + k);
+  snprintf(dir, sizeof dir, "%s/%s", b->dir, id);
+  if (eh_instance_init(in, id, dir, b->in, k) != 0) die("instance directory or port");
+  eh_instance_opts_t o = {
+      .commit_interval_ms = 100, .heartbeat_ms = 500, .http_extra = "ready_max_lag: 0"};
+  if (eh_instance_write_config(in, NULL, "cb", b->bootstrap, &o,
+                               "  users: { from: pageviews, aggregate: count }\n") != 0)
+    die("write config");
+  if (eh_instance_spawn(in, b->eddy) != 0) die("spawn eddy serve");
 }
 
 static long forwarded(bench_t *b, int k) {
-  char url[256];
-  snprintf(url, sizeof url, "%s/metrics", b->in[k].url);
-  const char *body;
-  size_t len;
-  if (eh_http_get(b->http, url, 3000, &body, &len) != 200) die("metrics");
-  long sum = 0;
-  const char *name = "eddy_forwarded_requests_total{";
-  for (const char *p = strstr(body, name); p != NULL; p = strstr(p + 1, name)) {
-    const char *sp = strchr(p, ' ');
-    if (sp) sum += strtol(sp + 1, NULL, 10);
-  }
-  return sum;
+  long n = eh_forwarded_total(b->http, &b->in[k]);
+  if (n < 0) die("metrics");
+  return n;
 }
 
 /* ---- the lookups ---- */
@@ -231,7 +177,7 @@ int main(int argc, char **argv) {
   for (;;) {
     for (int k = 0; k < NINST; k++)
       if (!eh_proc_alive(&b.in[k].proc)) die("an eddy serve died");
-    int ok = read_owners(&b, owners) == 0, has = 0;
+    int ok = eh_cluster_read(b.http, &b.in[0], b.in, NINST, NPART, owners, NULL) == NULL, has = 0;
     for (int p = 0; ok && p < NPART; p++)
       has |= 1 << owners[p];
     ok = ok && has == 3;

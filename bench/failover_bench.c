@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "common/murmur2.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 4
@@ -81,107 +82,39 @@ static double median(const double *v, int n) {
 
 /* ---- instances ---- */
 
-typedef struct {
-  char id[32];
-  char dir[320];
-  char config[400];
-  int port;
-  eh_proc_t proc;
-  int live;
-} inst_t;
+typedef eh_instance_t inst_t;
 
 static void inst_start(bench_t *b, inst_t *in, int standbys) {
   b->serial++;
-  snprintf(in->id, sizeof in->id, "i%d", b->serial);
-  snprintf(in->dir, sizeof in->dir, "%s/%s", b->dir, in->id);
-  if (mkdir(in->dir, 0755) != 0) die("mkdir");
-  snprintf(in->config, sizeof in->config, "%s/eddy.yaml", in->dir);
-  in->port = eh_free_port();
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: " APP "\n"
-           "instance_id: %s\n"
-           "num_standby_replicas: %d\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "  heartbeat.interval.ms: 500\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\", "
-           "ready_max_lag: 0 }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 100\n"
-           "views:\n"
-           "  users: { from: pageviews, aggregate: count }\n",
-           in->id, standbys, b->bootstrap, in->port, in->port, in->dir);
-  if (eh_write_file(in->config, cfg) != 0) die("write config");
-  char *argv[] = {(char *)b->eddy, "serve", in->config, NULL};
-  if (eh_proc_spawn(&in->proc, in->dir, "serve", argv) != 0) die("spawn eddy serve");
-  in->live = 1;
+  char id[32], dir[320];
+  snprintf(id, sizeof id, "i%d", b->serial);
+  snprintf(dir, sizeof dir, "%s/%s", b->dir, id);
+  if (eh_instance_init(in, id, dir, NULL, 0) != 0) die("instance directory or port");
+  eh_instance_opts_t o = {.standbys = standbys,
+                          .commit_interval_ms = 100,
+                          .heartbeat_ms = 500,
+                          .http_extra = "ready_max_lag: 0"};
+  if (eh_instance_write_config(in, NULL, APP, b->bootstrap, &o,
+                               "  users: { from: pageviews, aggregate: count }\n") != 0)
+    die("write config");
+  if (eh_instance_spawn(in, b->eddy) != 0) die("spawn eddy serve");
 }
 
 static void inst_stop(inst_t *in, int sig) {
-  if (in->live) eh_proc_kill(&in->proc, sig, 20000);
-  in->live = 0;
-}
-
-/* Reads instance @p in's /v1/cluster: owner index (into @p all) per
- * partition, and whether each has a standby. 0 when every partition runs
- * on one of @p all, else -1. */
-static int read_map(bench_t *b, const inst_t *in, inst_t *all, int nall, int *owners,
-                    int *has_standby) {
-  static char views[65536], list[65536], sb[512], s[128];
-  char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", in->port);
-  const char *body;
-  size_t len;
-  if (eh_http_get(b->http, url, 2000, &body, &len) != 200) return -1;
-  if (eh_json_get_text(body, len, "views", views, sizeof views) != 0) return -1;
-  size_t vpos = 0, vlen, pos = 0, el;
-  const char *v, *e;
-  if (eh_json_array_next(views, strlen(views), &vpos, &v, &vlen) != 1) return -1;
-  if (eh_json_get_text(v, vlen, "owners", list, sizeof list) != 0) return -1;
-  int np = 0;
-  while (eh_json_array_next(list, strlen(list), &pos, &e, &el) == 1 && np < NPART) {
-    if (eh_json_get_text(e, el, "state", s, sizeof s) != 0 || strcmp(s, "running") != 0) return -1;
-    if (eh_json_get_text(e, el, "instance_id", s, sizeof s) != 0) return -1;
-    owners[np] = -1;
-    for (int i = 0; i < nall; i++)
-      if (all[i].live && strcmp(s, all[i].id) == 0) owners[np] = i;
-    if (owners[np] < 0) return -1;
-    has_standby[np] = eh_json_get_text(e, el, "standbys", sb, sizeof sb) == 0 && strlen(sb) > 2;
-    np++;
-  }
-  return np == NPART ? 0 : -1;
+  if (in->live) eh_instance_stop(in, sig, 20000);
 }
 
 /* Waits (up to 120 s) until every live instance's map shows every
  * partition running, the same owners, every instance owning one and
  * (@p standbys) a standby for each partition. */
 static void wait_map(bench_t *b, inst_t *all, int nall, int standbys, int *owners) {
-  int64_t deadline = eh_now_ms() + 120000;
-  for (;;) {
-    int ok = 1, ref[NPART], now[NPART], sb[NPART], first = 1;
-    for (int k = 0; ok && k < nall; k++) {
-      if (!all[k].live) continue;
-      if (!eh_proc_alive(&all[k].proc)) die("an eddy serve died");
-      ok = read_map(b, &all[k], all, nall, first ? ref : now, sb) == 0 &&
-           (first || memcmp(ref, now, sizeof ref) == 0);
-      for (int p = 0; ok && standbys && p < NPART; p++)
-        ok = sb[p];
-      first = 0;
-    }
-    unsigned has = 0, want = 0;
-    for (int k = 0; k < nall; k++)
-      if (all[k].live) want |= 1u << k;
-    for (int p = 0; ok && p < NPART; p++)
-      has |= 1u << ref[p];
-    if (ok && has == want) {
-      memcpy(owners, ref, sizeof ref);
-      return;
-    }
-    if (eh_now_ms() > deadline) die("the cluster map did not converge in 120 s");
-    eh_sleep_ms(50);
+  eh_cluster_want_t w = {.npart = NPART, .standbys = standbys, .timeout_ms = 120000, .poll_ms = 50};
+  for (int k = 0; k < nall; k++)
+    if (all[k].live) w.must_own |= 1u << k;
+  const char *why;
+  if (eh_cluster_wait(b->http, all, nall, &w, owners, &why) != 0) {
+    fprintf(stderr, "failover_bench: %s\n", why);
+    die("the cluster map did not converge in 120 s");
   }
 }
 
@@ -230,9 +163,9 @@ static void fill(bench_t *b) {
 
   snprintf(count, sizeof count, "%ld", b->keys);
   snprintf(users, sizeof users, "%ld", b->keys);
-  char *largs[] = {(char *)b->eddy, "loadgen", "--bootstrap", b->bootstrap, "--topic",
-                   "pageviews", "--users", users, "--count", count, "--rate", "0", "--sequential",
-                   NULL};
+  char *largs[] = {(char *)b->eddy, "loadgen", "--bootstrap",  b->bootstrap, "--topic",
+                   "pageviews",     "--users", users,          "--count",    count,
+                   "--rate",        "0",       "--sequential", NULL};
   eh_proc_t lg = {0};
   if (eh_proc_spawn(&lg, b->dir, "loadgen", largs) != 0) die("spawn loadgen");
   if (eh_proc_wait(&lg, 300000) != 0) die("eddy loadgen failed");
@@ -260,8 +193,8 @@ static void fill(bench_t *b) {
   inst_stop(&in, SIGTERM);
   topic_ends(b, CHANGELOG, &lo, &hi);
   if (lo != 0) die("the mock dropped changelog records (low watermark > 0): use fewer --keys");
-  printf("changelog %s: %lld records over %d partitions (%ld keys), filled in %lld ms\n",
-         CHANGELOG, (long long)hi, NPART, b->keys, (long long)(eh_now_ms() - t0));
+  printf("changelog %s: %lld records over %d partitions (%ld keys), filled in %lld ms\n", CHANGELOG,
+         (long long)hi, NPART, b->keys, (long long)(eh_now_ms() - t0));
 }
 
 /* ---- (i) restoration ---- */
@@ -395,8 +328,7 @@ static void lookups(bench_t *b, const inst_t *in, const char *owner, char (*keys
       fprintf(stderr, "GET %s: status %ld served by '%s' (want %s)\n", url, st, h.served_by, owner);
       die("lookup failed");
     }
-    if (i >= 0)
-      lat[i] = (int64_t)(z.tv_sec - a.tv_sec) * 1000000000 + (z.tv_nsec - a.tv_nsec);
+    if (i >= 0) lat[i] = (int64_t)(z.tv_sec - a.tv_sec) * 1000000000 + (z.tv_nsec - a.tv_nsec);
   }
   curl_easy_cleanup(c);
   qsort(lat, (size_t)b->lookups, sizeof *lat, cmp_i64);
@@ -519,8 +451,8 @@ int main(int argc, char **argv) {
          "session.timeout.ms 6000)\n(iii) lookups, %ld per side, sequential on one keep-alive "
          "connection, microseconds\n",
          b.lookups);
-  printf("%-6s %14s %14s %12s %12s %12s %12s\n", "round", "standbys 0", "standbys 1",
-         "local p50", "local p99", "fwd p50", "fwd p99");
+  printf("%-6s %14s %14s %12s %12s %12s %12s\n", "round", "standbys 0", "standbys 1", "local p50",
+         "local p99", "fwd p50", "fwd p99");
   for (int r = 0; r < b.rounds; r++) {
     fo_result_t r0 = {0}, r1 = {0};
     run_failover(&b, 0, 1, &r0);

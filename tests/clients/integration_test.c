@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "eddy/client.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 4
@@ -33,9 +34,9 @@
 #define READY_MS 60000
 
 typedef struct {
-  char dir[256], config[400], bootstrap[256], url[128];
-  int port;
-  eh_proc_t kafka, serve;
+  char dir[256], bootstrap[256];
+  eh_instance_t in;
+  eh_proc_t kafka;
   eh_http_t *http;
   rd_kafka_t *producer;
   eddy_client_t *c;
@@ -78,7 +79,7 @@ static void wait_ready(it_t *t) {
   for (;;) {
     int n = 0, good = scan_all(t, 1000, &n);
     if (good == NKEYS && n == NKEYS) return;
-    if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died");
+    if (!eh_proc_alive(&t->in.proc)) fail_msg("eddy serve died");
     if (eh_now_ms() > deadline)
       fail_msg("table not complete in time: %d good of %d rows (%s)", good, n,
                eddy_last_error(t->c));
@@ -244,8 +245,9 @@ static void check_scans(it_t *t) {
 
 static void test_client(void **state) {
   it_t *t = *state;
-  char *args[] = {"--partitions", "4", "--topic", "clicks", "--topic", "cl.counts.changelog",
-                  "--topic", "cl.per_min.changelog", NULL};
+  char *args[] = {
+      "--partitions",         "4", "--topic", "clicks", "--topic", "cl.counts.changelog", "--topic",
+      "cl.per_min.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", NULL, NULL);
   assert_non_null(t->producer);
@@ -262,30 +264,19 @@ static void test_client(void **state) {
   int64_t hi[NPART];
   eh_watermarks(t->producer, "clicks", NPART, hi);
 
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: cl\n"
-           "instance_id: \"a\"\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 50\n"
-           "views:\n"
-           "  counts: { from: clicks, format: string, aggregate: count }\n"
-           "  per_min:\n"
-           "    from: clicks\n"
-           "    format: string\n"
-           "    window: { type: tumbling, size: 1m, grace: 1h }\n"
-           "    aggregate: count\n",
-           t->bootstrap, t->port, t->port, t->dir);
-  assert_int_equal(eh_write_file(t->config, cfg), 0);
-  eh_start_serve(&t->serve, t->dir, t->config, t->http, t->port);
+  assert_int_equal(eh_instance_write_config(&t->in, NULL, "cl", t->bootstrap, NULL,
+                                            "  counts: { from: clicks, format: string, "
+                                            "aggregate: count }\n"
+                                            "  per_min:\n"
+                                            "    from: clicks\n"
+                                            "    format: string\n"
+                                            "    window: { type: tumbling, size: 1m, grace: 1h }\n"
+                                            "    aggregate: count\n"),
+                   0);
+  eh_instance_start(&t->in, t->http);
 
   char err[256];
-  const char *seeds[] = {t->url};
+  const char *seeds[] = {t->in.url};
   eddy_options_t o = {.timeout_ms = 10000};
   t->c = eddy_client_new(seeds, 1, &o, err, sizeof err);
   if (t->c == NULL) fail_msg("eddy_client_new: %s", err);
@@ -302,9 +293,7 @@ static int setup(void **state) {
   it_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-client-", t->dir, sizeof t->dir) != 0) return -1;
-  snprintf(t->config, sizeof t->config, "%s/eddy.yaml", t->dir);
-  t->port = eh_free_port();
-  snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d", t->port);
+  if (eh_instance_init(&t->in, "a", t->dir, NULL, 0) != 0) return -1;
   t->http = eh_http_create();
   *state = t;
   return 0;
@@ -312,14 +301,9 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   it_t *t = *state;
-  if (!t->passed) {
-    if (t->serve.pid) eh_proc_dump_err(&t->serve, "eddy serve", 6000);
-    if (t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  }
   eddy_client_destroy(t->c);
-  eh_proc_kill(&t->serve, SIGKILL, 0);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGKILL, 0);
+  eh_instances_teardown(&t->in, 1, t->passed, 6000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   eh_keep_or_rm(t->dir);
   free(t);

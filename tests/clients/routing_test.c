@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "eddy/client.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 6
@@ -41,14 +42,8 @@
 static const char *const ids[NINST] = {"a", "b"};
 
 typedef struct {
-  char dir[300], config[320], url[128];
-  int port;
-  eh_proc_t serve;
-} inst_t;
-
-typedef struct {
   char dir[256], bootstrap[256];
-  inst_t in[NINST];
+  eh_instance_t in[NINST];
   eh_proc_t kafka;
   eh_http_t *http;
   rd_kafka_t *producer;
@@ -69,42 +64,18 @@ static int64_t row_count(const eddy_row_t *r) {
 /* Which instances own partitions in instance @p k's map (bit i: ids[i]);
  * -1 unless every partition has a running owner. */
 static int owners_of(rt_t *t, int k) {
-  static char views[65536], list[65536], s[256];
-  char url[256];
-  snprintf(url, sizeof url, "%s/v1/cluster", t->in[k].url);
-  const char *body;
-  size_t len;
-  if (eh_http_get(t->http, url, 3000, &body, &len) != 200) return -1;
-  if (eh_json_get_text(body, len, "views", views, sizeof views) != 0) return -1;
-  size_t vpos = 0, vlen, pos = 0, el;
-  const char *v, *e;
-  if (eh_json_array_next(views, strlen(views), &vpos, &v, &vlen) != 1) return -1;
-  if (eh_json_get_text(v, vlen, "owners", list, sizeof list) != 0) return -1;
-  int np = 0, mask = 0;
-  while (eh_json_array_next(list, strlen(list), &pos, &e, &el) == 1) {
-    if (eh_json_get_text(e, el, "state", s, sizeof s) != 0 || strcmp(s, "running") != 0) return -1;
-    if (eh_json_get_text(e, el, "instance_id", s, sizeof s) != 0) return -1;
-    for (int i = 0; i < NINST; i++)
-      if (strcmp(s, ids[i]) == 0) mask |= 1 << i;
-    np++;
-  }
-  return np == NPART ? mask : -1;
+  int owners[NPART], mask = 0;
+  if (eh_cluster_read(t->http, &t->in[k], t->in, NINST, NPART, owners, NULL) != NULL) return -1;
+  for (int p = 0; p < NPART; p++)
+    mask |= 1 << owners[p];
+  return mask;
 }
 
 /* The sum of instance @p k's eddy_forwarded_requests_total. */
 static long forwarded(rt_t *t, int k) {
-  char url[256];
-  snprintf(url, sizeof url, "%s/metrics", t->in[k].url);
-  const char *body;
-  size_t len;
-  assert_int_equal(eh_http_get(t->http, url, 3000, &body, &len), 200);
-  long sum = 0;
-  const char *name = "eddy_forwarded_requests_total{";
-  for (const char *p = strstr(body, name); p != NULL; p = strstr(p + 1, name)) {
-    const char *sp = strchr(p, ' ');
-    if (sp) sum += strtol(sp + 1, NULL, 10);
-  }
-  return sum;
+  long n = eh_forwarded_total(t->http, &t->in[k]);
+  assert_true(n >= 0);
+  return n;
 }
 
 /* Scans counts in [from, to) with @p limit a page; the number of rows that
@@ -156,7 +127,7 @@ static void wait_ready(rt_t *t, int want_mask) {
     int ok = 1;
     for (int k = 0; ok && k < NINST; k++) {
       if (!(want_mask & 1 << k)) continue;
-      if (!eh_proc_alive(&t->in[k].serve)) fail_msg("eddy serve %s died", ids[k]);
+      if (!eh_proc_alive(&t->in[k].proc)) fail_msg("eddy serve %s died", ids[k]);
       if (owners_of(t, k) != want_mask) ok = 0, why = "owners";
     }
     int n = 0;
@@ -278,31 +249,20 @@ static void test_routing(void **state) {
                        0);
   }
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  for (int k = 0; k < NINST; k++) {
-    char cfg[2048];
-    snprintf(cfg, sizeof cfg,
-             "app: cr\n"
-             "instance_id: \"%s\"\n"
-             "kafka:\n"
-             "  bootstrap.servers: \"%s\"\n"
-             "  fetch.wait.max.ms: 10\n"
-             "  session.timeout.ms: 6000\n"
-             "  heartbeat.interval.ms: 500\n"
-             "http: { listen: \"127.0.0.1:%d\", advertised_url: \"%s\" }\n"
-             "data_dir: %s/data\n"
-             "commit_interval_ms: 50\n"
-             "views:\n"
-             "  counts: { from: clicks, format: string, aggregate: count }\n"
-             "  per_min:\n"
-             "    from: clicks\n"
-             "    format: string\n"
-             "    window: { type: tumbling, size: 1m, grace: 1h }\n"
-             "    aggregate: count\n",
-             ids[k], t->bootstrap, t->in[k].port, t->in[k].url, t->in[k].dir);
-    assert_int_equal(eh_write_file(t->in[k].config, cfg), 0);
-  }
+  eh_instance_opts_t io = {.heartbeat_ms = 500};
   for (int k = 0; k < NINST; k++)
-    eh_start_serve(&t->in[k].serve, t->in[k].dir, t->in[k].config, t->http, t->in[k].port);
+    assert_int_equal(
+        eh_instance_write_config(&t->in[k], NULL, "cr", t->bootstrap, &io,
+                                 "  counts: { from: clicks, format: string, "
+                                 "aggregate: count }\n"
+                                 "  per_min:\n"
+                                 "    from: clicks\n"
+                                 "    format: string\n"
+                                 "    window: { type: tumbling, size: 1m, grace: 1h }\n"
+                                 "    aggregate: count\n"),
+        0);
+  for (int k = 0; k < NINST; k++)
+    eh_instance_start(&t->in[k], t->http);
 
   char err[256];
   const char *seeds[] = {t->in[0].url};
@@ -328,7 +288,7 @@ static void test_routing(void **state) {
   assert_true(forwarded(t, 0) > f0[0]);
 
   /* b goes away: its partitions move to a between calls of the same client. */
-  assert_int_equal(eh_proc_kill(&t->in[1].serve, SIGTERM, 15000), 0);
+  assert_int_equal(eh_instance_stop(&t->in[1], SIGTERM, 15000), 0);
   int64_t s0 = eh_now_ms();
   check_all(t->c);
   fprintf(stderr, "  after b stopped: all answers exact within %lld ms\n",
@@ -341,17 +301,7 @@ static int setup(void **state) {
   rt_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-client-routing-", t->dir, sizeof t->dir) != 0) return -1;
-  for (int k = 0; k < NINST; k++) {
-    inst_t *in = &t->in[k];
-    if ((size_t)snprintf(in->dir, sizeof in->dir, "%.256s/%s", t->dir, ids[k]) >= sizeof in->dir)
-      return -1;
-    if (mkdir(in->dir, 0755) != 0) return -1;
-    snprintf(in->config, sizeof in->config, "%.300s/eddy.yaml", in->dir);
-    in->port = eh_free_port();
-    for (int j = 0; j < k; j++)
-      if (t->in[j].port == in->port) in->port = eh_free_port();
-    snprintf(in->url, sizeof in->url, "http://127.0.0.1:%d", in->port);
-  }
+  if (eh_instances_init(t->in, NINST, t->dir, ids) != 0) return -1;
   t->http = eh_http_create();
   *state = t;
   return 0;
@@ -361,17 +311,8 @@ static int teardown(void **state) {
   rt_t *t = *state;
   eddy_client_destroy(t->c);
   eddy_client_destroy(t->fwd);
-  for (int k = 0; k < NINST; k++) {
-    if (!t->passed && t->in[k].serve.pid) {
-      char label[64];
-      snprintf(label, sizeof label, "eddy serve %s", ids[k]);
-      eh_proc_dump_err(&t->in[k].serve, label, 4000);
-    }
-    eh_proc_kill(&t->in[k].serve, SIGKILL, 0);
-  }
-  if (!t->passed && t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(t->in, NINST, t->passed, 4000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   eh_keep_or_rm(t->dir);
   free(t);

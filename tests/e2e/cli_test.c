@@ -28,6 +28,7 @@
 
 #include "common/buf.h"
 #include "eddy/client.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 4
@@ -35,9 +36,10 @@
 #define READY_MS 60000
 
 typedef struct {
-  char dir[256], config[400], bootstrap[256], url[128];
-  int port, nrun;
-  eh_proc_t kafka, serve;
+  char dir[256], bootstrap[256];
+  eh_instance_t in;
+  int nrun;
+  eh_proc_t kafka;
   eh_http_t *http;
   rd_kafka_t *producer;
   int64_t t0, hi[NPART];
@@ -68,7 +70,7 @@ static run_t run_cli(ct_t *t, int own_url, const char *const *args) {
     argv[n++] = (char *)*args;
   if (!own_url) {
     argv[n++] = "--url";
-    argv[n++] = t->url;
+    argv[n++] = t->in.url;
   }
   argv[n] = NULL;
   char name[32];
@@ -160,7 +162,7 @@ static void wait_ready(ct_t *t) {
     run_free(&r);
     run_free(&w);
     if (ok) break;
-    if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died");
+    if (!eh_proc_alive(&t->in.proc)) fail_msg("eddy serve died");
     eh_sleep_ms(200);
   }
   free(want);
@@ -304,7 +306,7 @@ static void check_views_cluster(ct_t *t) {
   expect(&r, 0, NULL, "cluster");
   char want[256];
   snprintf(want, sizeof want, "{\"instances\":[{\"id\":\"a\",\"url\":\"%s\",\"self\":true,",
-           t->url);
+           t->in.url);
   if (!eh_contains(r.out, want)) fail_msg("cluster: no instance a: %s", r.out);
   const char *views[] = {"counts", "per_min"};
   for (int v = 0; v < 2; v++) {
@@ -354,27 +356,16 @@ static void test_cli(void **state) {
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
   eh_watermarks(t->producer, "clicks", NPART, t->hi);
 
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: cli\n"
-           "instance_id: \"a\"\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"%s\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 50\n"
-           "views:\n"
-           "  counts: { from: clicks, format: string, aggregate: count }\n"
-           "  per_min:\n"
-           "    from: clicks\n"
-           "    format: string\n"
-           "    window: { type: tumbling, size: 1m, grace: 1h }\n"
-           "    aggregate: count\n",
-           t->bootstrap, t->port, t->url, t->dir);
-  assert_int_equal(eh_write_file(t->config, cfg), 0);
-  eh_start_serve(&t->serve, t->dir, t->config, t->http, t->port);
+  assert_int_equal(eh_instance_write_config(&t->in, NULL, "cli", t->bootstrap, NULL,
+                                            "  counts: { from: clicks, format: string, "
+                                            "aggregate: count }\n"
+                                            "  per_min:\n"
+                                            "    from: clicks\n"
+                                            "    format: string\n"
+                                            "    window: { type: tumbling, size: 1m, grace: 1h }\n"
+                                            "    aggregate: count\n"),
+                   0);
+  eh_instance_start(&t->in, t->http);
   wait_ready(t);
   check_scans(t);
   check_gets(t);
@@ -388,9 +379,7 @@ static int setup(void **state) {
   ct_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-cli-", t->dir, sizeof t->dir) != 0) return -1;
-  snprintf(t->config, sizeof t->config, "%s/eddy.yaml", t->dir);
-  t->port = eh_free_port();
-  snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d", t->port);
+  if (eh_instance_init(&t->in, "a", t->dir, NULL, 0) != 0) return -1;
   t->http = eh_http_create();
   *state = t;
   return 0;
@@ -398,13 +387,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   ct_t *t = *state;
-  if (!t->passed) {
-    if (t->serve.pid) eh_proc_dump_err(&t->serve, "eddy serve", 6000);
-    if (t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  }
-  eh_proc_kill(&t->serve, SIGKILL, 0);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGKILL, 0);
+  eh_instances_teardown(&t->in, 1, t->passed, 6000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   eh_keep_or_rm(t->dir);
   free(t);

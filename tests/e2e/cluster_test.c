@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "proto/eddy.pb-c.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 4
@@ -29,12 +30,9 @@
 
 typedef struct {
   char dir[256];
-  char config_path[512];
   char bootstrap[256];
-  char id[64];
-  char url[128];
-  int port;
-  eh_proc_t kafka, serve;
+  eh_instance_t in; /* its id: cl-test.0:<port> */
+  eh_proc_t kafka;
   eh_http_t *http;
   rd_kafka_t *producer;
   CURL *curl;
@@ -63,7 +61,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
 /* GET /v1/cluster; returns the status (0 on failure), the body in t->body. */
 static int get_cluster(ct_t *t, int pb) {
   char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->port);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->in.port);
   curl_easy_reset(t->curl);
   curl_easy_setopt(t->curl, CURLOPT_URL, url);
   curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, 5000L);
@@ -113,9 +111,9 @@ static const char *check_json(ct_t *t, const int64_t *end) {
   while (eh_json_array_next(arr, strlen(arr), &pos, &el, &elen) == 1) {
     if (n++ > 0) return "more than one instance";
     field(el, elen, "instance_id", s, sizeof s);
-    if (strcmp(s, t->id) != 0) return "wrong instance_id";
+    if (strcmp(s, t->in.id) != 0) return "wrong instance_id";
     field(el, elen, "advertised_url", s, sizeof s);
-    if (strcmp(s, t->url) != 0) return "wrong advertised_url";
+    if (strcmp(s, t->in.url) != 0) return "wrong advertised_url";
     field(el, elen, "self", s, sizeof s);
     if (strcmp(s, "true") != 0) return "self is not true";
     if (eh_json_get_text(el, elen, "views", views, sizeof views) != 0) return "no views";
@@ -159,7 +157,7 @@ static const char *check_json(ct_t *t, const int64_t *end) {
   while (eh_json_array_next(parts, strlen(parts), &ppos, &p, &plen) == 1) {
     if (num(p, plen, "partition") != np) return "owners out of order";
     field(p, plen, "instance_id", s, sizeof s);
-    if (strcmp(s, t->id) != 0) return "owner is not this instance";
+    if (strcmp(s, t->in.id) != 0) return "owner is not this instance";
     field(p, plen, "state", s, sizeof s);
     if (strcmp(s, "running") != 0) return "owner not running";
     np++;
@@ -175,8 +173,8 @@ static void check_pb(ct_t *t, const int64_t *end) {
   assert_non_null(m);
   assert_int_equal(m->n_instances, 1);
   Eddy__V1__Instance *in = m->instances[0];
-  assert_string_equal(in->instance_id, t->id);
-  assert_string_equal(in->advertised_url, t->url);
+  assert_string_equal(in->instance_id, t->in.id);
+  assert_string_equal(in->advertised_url, t->in.url);
   assert_true(in->self);
   assert_int_equal(in->n_views, 1);
   assert_string_equal(in->views[0]->view, "counts");
@@ -194,7 +192,7 @@ static void check_pb(ct_t *t, const int64_t *end) {
   assert_int_equal(m->views[0]->n_owners, NPART);
   for (int p = 0; p < NPART; p++) {
     assert_int_equal(m->views[0]->owners[p]->partition, p);
-    assert_string_equal(m->views[0]->owners[p]->instance_id, t->id);
+    assert_string_equal(m->views[0]->owners[p]->instance_id, t->in.id);
     assert_string_equal(m->views[0]->owners[p]->state, "running");
   }
   eddy__v1__cluster_map__free_unpacked(m, NULL);
@@ -205,22 +203,11 @@ static void test_cluster(void **state) {
   int64_t t0 = eh_now_ms();
   char *args[] = {"--topic", "cl.counts.changelog", NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
-  snprintf(t->id, sizeof t->id, "cl-test.0:%d", t->port);
-  snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d", t->port);
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: cl\n"
-           "instance_id: \"%s\"\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"%s\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 50\n"
-           "views:\n"
-           "  counts: { from: clicks, format: string, aggregate: count }\n",
-           t->id, t->bootstrap, t->port, t->url, t->dir);
-  assert_int_equal(eh_write_file(t->config_path, cfg), 0);
+  eh_instance_opts_t o = {.session_timeout_ms = -1};
+  assert_int_equal(eh_instance_write_config(&t->in, NULL, "cl", t->bootstrap, &o,
+                                            "  counts: { from: clicks, format: string, "
+                                            "aggregate: count }\n"),
+                   0);
 
   /* The topic first (dev-kafka creates it with 4 partitions on produce). */
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", NULL, NULL);
@@ -238,7 +225,7 @@ static void test_cluster(void **state) {
     total += end[p];
   assert_int_equal(total, NRECORDS);
 
-  eh_start_serve(&t->serve, t->dir, t->config_path, t->http, t->port);
+  eh_instance_start(&t->in, t->http);
   /* Right after start the map answers (maybe with nothing held yet). */
   assert_int_equal(get_cluster(t, 0), 200);
   assert_true(strncmp(t->ctype, "application/json", 16) == 0);
@@ -250,7 +237,7 @@ static void test_cluster(void **state) {
     int st = get_cluster(t, 0);
     if (st == 200 && (why = check_json(t, end)) == NULL) break;
     if (st != 200) why = "status not 200";
-    if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died");
+    if (!eh_proc_alive(&t->in.proc)) fail_msg("eddy serve died");
     if (eh_now_ms() > deadline)
       fail_msg("cluster map not as expected in time: %s: %s", why, t->body);
     eh_sleep_ms(50);
@@ -259,7 +246,7 @@ static void test_cluster(void **state) {
   check_pb(t, end);
   /* Another method is refused. */
   char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->port);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->in.port);
   curl_easy_reset(t->curl); /* drops the header list get_cluster freed */
   curl_easy_setopt(t->curl, CURLOPT_URL, url);
   curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
@@ -271,7 +258,7 @@ static void test_cluster(void **state) {
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   assert_int_equal(status, 405);
 
-  assert_int_equal(eh_proc_kill(&t->serve, SIGTERM, 10000), 0);
+  assert_int_equal(eh_proc_kill(&t->in.proc, SIGTERM, 10000), 0);
   fprintf(stderr, "  done in %lld ms\n", (long long)(eh_now_ms() - t0));
   t->passed = 1;
 }
@@ -280,23 +267,18 @@ static int setup(void **state) {
   ct_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-cluster-", t->dir, sizeof t->dir) != 0) return -1;
-  snprintf(t->config_path, sizeof t->config_path, "%s/eddy.yaml", t->dir);
   t->curl = curl_easy_init();
   t->http = eh_http_create();
-  t->port = eh_free_port();
+  if (eh_instance_init(&t->in, "", t->dir, NULL, 0) != 0) return -1;
+  snprintf(t->in.id, sizeof t->in.id, "cl-test.0:%d", t->in.port);
   *state = t;
   return 0;
 }
 
 static int teardown(void **state) {
   ct_t *t = *state;
-  if (!t->passed) {
-    if (t->serve.pid) eh_proc_dump_err(&t->serve, "eddy serve", 6000);
-    if (t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  }
-  eh_proc_kill(&t->serve, SIGKILL, 0);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(&t->in, 1, t->passed, 6000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   curl_easy_cleanup(t->curl);
   eh_http_destroy(t->http);
   free(t->body);

@@ -37,15 +37,16 @@
 #include <sys/stat.h>
 
 #include "common/murmur2.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define APP "fo"
 #define NPART 6
 #define NINST 3
 #define NKEYS 200
-#define BATCH 20       /* records per 10 ms: about 2000/s */
-#define LOAD_MS 5000   /* load before the kill */
-#define AFTER_MS 3000  /* load after full service returned */
+#define BATCH 20      /* records per 10 ms: about 2000/s */
+#define LOAD_MS 5000  /* load before the kill */
+#define AFTER_MS 3000 /* load after full service returned */
 #define CONVERGE_MS 45000
 #define FAILOVER_BOUND_MS 40000 /* kill -9 to every key exact again */
 #define DR_WAIT_MS 10000        /* delivery reports awaited to judge an answer */
@@ -61,24 +62,19 @@ typedef struct {
   char dir[256];
   char bootstrap[256];
   eh_proc_t kafka;
-  struct {
-    char dir[320];
-    char config[400];
-    int port;
-    eh_proc_t serve;
-    atomic_int live; /* queried only while 1 */
-  } in[NINST];
+  eh_instance_t in[NINST];
+  atomic_int live[NINST]; /* queried only while 1 */
   eh_http_t *http;
   rd_kafka_t *producer;
   int passed;
 
   /* what was produced, from the delivery reports (under mu) */
   pthread_mutex_t mu;
-  i64s_t offs[NKEYS];       /* the offsets of each key's records, ascending */
-  uint8_t *seen[NPART];     /* seen[p][off]: delivered */
+  i64s_t offs[NKEYS];   /* the offsets of each key's records, ascending */
+  uint8_t *seen[NPART]; /* seen[p][off]: delivered */
   size_t seen_cap[NPART];
-  int64_t contig[NPART];    /* every offset below is delivered */
-  int64_t floor[NKEYS];     /* the largest count answered so far */
+  int64_t contig[NPART]; /* every offset below is delivered */
+  int64_t floor[NKEYS];  /* the largest count answered so far */
   /* threads */
   pthread_t producer_thread, query_thread;
   int producer_started, query_started;
@@ -159,8 +155,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static int produce_key(fo_t *t, int k) {
   char key[16];
   key_of(k, key, sizeof key);
-  int rc = eh_produce(t->producer, "clicks", key, strlen(key), "1", 1, 0, (void *)(intptr_t)(k + 1));
-  if (rc != 0) set_err(t, "produce: %s", rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+  int rc =
+      eh_produce(t->producer, "clicks", key, strlen(key), "1", 1, 0, (void *)(intptr_t)(k + 1));
+  if (rc != 0)
+    set_err(t, "produce: %s", rd_kafka_err2str((rd_kafka_resp_err_t)rc));
   else
     atomic_fetch_add(&t->produced, 1);
   return rc;
@@ -178,69 +176,6 @@ static void *producer_main(void *arg) {
   return NULL;
 }
 
-/* ---- HTTP (libcurl, one handle per thread) ---- */
-
-typedef struct {
-  CURL *curl;
-  char *body;
-  size_t len, cap;
-  char served_by[128];
-} client_t;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg) {
-  client_t *a = arg;
-  size_t m = size * n;
-  if (a->len + m + 1 > a->cap) {
-    a->cap = (a->len + m + 1) * 2;
-    a->body = realloc(a->body, a->cap);
-  }
-  memcpy(a->body + a->len, p, m);
-  a->len += m;
-  a->body[a->len] = '\0';
-  return m;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg) {
-  client_t *a = arg;
-  size_t m = size * n;
-  static const char name[] = "eddy-served-by:";
-  if (m > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-    const char *v = p + sizeof name - 1;
-    while (*v == ' ')
-      v++;
-    size_t vl = (size_t)(p + m - v);
-    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-      vl--;
-    snprintf(a->served_by, sizeof a->served_by, "%.*s", (int)vl, v);
-  }
-  return m;
-}
-
-static long get(client_t *a, const char *url) {
-  if (a->curl == NULL) {
-    a->curl = curl_easy_init();
-    curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(a->curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(a->curl, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
-  }
-  a->len = 0;
-  on_data("", 0, 0, a);
-  a->served_by[0] = '\0';
-  curl_easy_setopt(a->curl, CURLOPT_URL, url);
-  long status = 0;
-  if (curl_easy_perform(a->curl) == CURLE_OK)
-    curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
-  return status;
-}
-
-static void client_fini(client_t *a) {
-  if (a->curl) curl_easy_cleanup(a->curl);
-  free(a->body);
-}
-
 /* ---- judging answers ---- */
 
 typedef enum { J_OK, J_503, J_GONE, J_WRONG } judgement_t;
@@ -248,19 +183,20 @@ typedef enum { J_OK, J_503, J_GONE, J_WRONG } judgement_t;
 /* Asks instance @p k for key @p i and judges the answer. @p want_end >= 0:
  * also require the answer at that offset of its partition (the final
  * table). *offset_out gets the answer's offset. */
-static judgement_t ask(fo_t *t, client_t *c, int k, int i, int64_t want_end, int64_t *offset_out) {
+static judgement_t ask(fo_t *t, eh_answer_t *c, int k, int i, int64_t want_end,
+                       int64_t *offset_out) {
   char key[16], url[256];
   key_of(i, key, sizeof key);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port, key);
   pthread_mutex_lock(&t->mu);
   int64_t floor = t->floor[i];
   pthread_mutex_unlock(&t->mu);
-  long st = get(c, url);
+  long st = eh_request(c, url, NULL, NULL, 10000);
   if (st == 503) {
     atomic_fetch_add(&t->n_503, 1);
     return J_503;
   }
-  if (st == 0 && !atomic_load(&t->in[k].live)) return J_GONE;
+  if (st == 0 && !atomic_load(&t->live[k])) return J_GONE;
   if (st != 200) {
     set_err(t, "from %s: key %s: status %ld: %s", ids[k], key, st, c->body);
     return J_WRONG;
@@ -310,9 +246,9 @@ static judgement_t ask(fo_t *t, client_t *c, int k, int i, int64_t want_end, int
   pthread_mutex_unlock(&t->mu);
   *offset_out = a.offset;
   if (count != want) {
-    set_err(t, "from %s (served by %s): key %s: count %lld at offset %lld of partition %d, want %lld",
-            ids[k], c->served_by, key, (long long)count, (long long)a.offset, (int)p,
-            (long long)want);
+    set_err(
+        t, "from %s (served by %s): key %s: count %lld at offset %lld of partition %d, want %lld",
+        ids[k], c->served_by, key, (long long)count, (long long)a.offset, (int)p, (long long)want);
     return J_WRONG;
   }
   if (count < floor) {
@@ -327,24 +263,24 @@ static judgement_t ask(fo_t *t, client_t *c, int k, int i, int64_t want_end, int
 
 static void *query_main(void *arg) {
   fo_t *t = arg;
-  client_t c = {0};
+  eh_answer_t c = {0};
   uint64_t rng = 0xfeed;
   while (!atomic_load(&t->stop_querying) && !atomic_load(&t->has_err)) {
     int k = (int)(eh_rng_next(&rng) % NINST);
-    if (!atomic_load(&t->in[k].live)) continue;
+    if (!atomic_load(&t->live[k])) continue;
     int64_t off;
     ask(t, &c, k, (int)(eh_rng_next(&rng) % NKEYS), -1, &off);
   }
-  client_fini(&c);
+  eh_answer_fini(&c);
   return NULL;
 }
 
 /* One pass over every key from every live instance, stopping at the first
  * that is not served (503). @p final: every key must be at the end of its
  * partition (t->contig). Returns 1 if every key was served exactly. */
-static int sweep(fo_t *t, client_t *c, int final) {
+static int sweep(fo_t *t, eh_answer_t *c, int final) {
   for (int k = 0; k < NINST; k++) {
-    if (!atomic_load(&t->in[k].live)) continue;
+    if (!atomic_load(&t->live[k])) continue;
     for (int i = 0; i < NKEYS; i++) {
       int64_t end = -1, off;
       if (final) {
@@ -362,110 +298,30 @@ static int sweep(fo_t *t, client_t *c, int final) {
 
 /* ---- the map ---- */
 
-/* Reads instance @p k's /v1/cluster: owners[p] (instance index) and
- * standbys[p] (a bit set of instance indexes). NULL when every partition
- * has a running owner, else what is missing. */
-static const char *read_map(fo_t *t, int k, int *owners, unsigned *standbys) {
-  static char views[65536], list[65536], sb[1024], s[256];
-  char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->in[k].port);
-  const char *body;
-  size_t len;
-  if (eh_http_get(t->http, url, 3000, &body, &len) != 200) return "cluster: status not 200";
-  if (eh_json_get_text(body, len, "views", views, sizeof views) != 0) return "no catalog";
-  size_t vpos = 0, vlen;
-  const char *v;
-  if (eh_json_array_next(views, strlen(views), &vpos, &v, &vlen) != 1) return "empty catalog";
-  if (eh_json_get_text(v, vlen, "owners", list, sizeof list) != 0) return "no owners";
-  size_t pos = 0, el;
-  const char *e;
-  int np = 0;
-  while (eh_json_array_next(list, strlen(list), &pos, &e, &el) == 1) {
-    if (np >= NPART) return "too many partitions";
-    if (eh_json_get_text(e, el, "state", s, sizeof s) != 0 || strcmp(s, "running") != 0)
-      return "a partition is not running";
-    if (eh_json_get_text(e, el, "instance_id", s, sizeof s) != 0) return "no owner";
-    owners[np] = -1;
-    for (int i = 0; i < NINST; i++)
-      if (strcmp(s, ids[i]) == 0) owners[np] = i;
-    if (owners[np] < 0) return "unknown owner";
-    standbys[np] = 0;
-    if (eh_json_get_text(e, el, "standbys", sb, sizeof sb) == 0) {
-      size_t spos = 0, sl;
-      const char *se;
-      while (eh_json_array_next(sb, strlen(sb), &spos, &se, &sl) == 1)
-        for (int i = 0; i < NINST; i++)
-          if (sl == strlen(ids[i]) + 2 && strncmp(se + 1, ids[i], sl - 2) == 0)
-            standbys[np] |= 1u << i;
-    }
-    np++;
-  }
-  return np == NPART ? NULL : "not every partition listed";
+static const char *no_thread_error(void *arg) {
+  check_err(arg);
+  return NULL;
 }
 
 /* Waits until the maps of every live instance agree, every partition runs
  * on a live instance, each instance in @p must_own owns some, and (with
- * @p want_standbys) each partition has a standby on another live instance. */
+ * @p want_standbys) each partition has a standby on another instance. */
 static void wait_map(fo_t *t, unsigned must_own, int want_standbys, int *owners) {
-  int64_t t0 = eh_now_ms(), deadline = t0 + CONVERGE_MS;
-  const char *why = "no answer";
-  for (;;) {
-    check_err(t);
-    int ok = 1, first = 1, ref[NPART];
-    unsigned sb[NPART];
-    for (int k = 0; ok && k < NINST; k++) {
-      if (!atomic_load(&t->in[k].live)) continue;
-      if (!eh_proc_alive(&t->in[k].serve)) fail_msg("eddy serve %s died", ids[k]);
-      int now[NPART];
-      why = read_map(t, k, now, sb);
-      if (why != NULL)
-        ok = 0;
-      else if (!first && memcmp(ref, now, sizeof ref) != 0) {
-        why = "owners differ between instances";
-        ok = 0;
-      }
-      if (first) memcpy(ref, now, sizeof ref);
-      first = 0;
-      for (int p = 0; ok && p < NPART; p++) {
-        if (!atomic_load(&t->in[ref[p]].live)) {
-          why = "a partition is owned by a dead instance";
-          ok = 0;
-        } else if (want_standbys && (sb[p] & ~(1u << ref[p])) == 0) {
-          why = "a partition has no standby";
-          ok = 0;
-        }
-      }
-    }
-    unsigned has = 0;
-    for (int p = 0; ok && p < NPART; p++)
-      has |= 1u << ref[p];
-    if (ok && (has & must_own) != must_own) {
-      why = "an instance owns no partition";
-      ok = 0;
-    }
-    if (ok) {
-      memcpy(owners, ref, sizeof ref);
-      fprintf(stderr, "  map converged in %lld ms; owners:", (long long)(eh_now_ms() - t0));
-      for (int p = 0; p < NPART; p++)
-        fprintf(stderr, " %s", ids[owners[p]]);
-      if (want_standbys) {
-        fprintf(stderr, "; standbys:");
-        for (int p = 0; p < NPART; p++) {
-          fprintf(stderr, " ");
-          for (int i = 0; i < NINST; i++)
-            if (sb[p] & (1u << i)) fprintf(stderr, "%s", ids[i]);
-        }
-      }
-      fprintf(stderr, "\n");
-      return;
-    }
-    if (eh_now_ms() > deadline) fail_msg("the map did not converge: %s", why);
-    eh_sleep_ms(200);
-  }
+  check_err(t);
+  eh_cluster_want_t w = {.npart = NPART,
+                         .must_own = must_own,
+                         .standbys = want_standbys,
+                         .timeout_ms = CONVERGE_MS,
+                         .label = "map converged",
+                         .also = no_thread_error,
+                         .arg = t};
+  const char *why;
+  if (eh_cluster_wait(t->http, t->in, NINST, &w, owners, &why) != 0)
+    fail_msg("the map did not converge: %s", why);
 }
 
 /* Every key exact at the end of its partition from every live instance. */
-static void wait_final(fo_t *t, client_t *c, const char *when) {
+static void wait_final(fo_t *t, eh_answer_t *c, const char *when) {
   int64_t t0 = eh_now_ms();
   while (!sweep(t, c, 1)) {
     if (eh_now_ms() - t0 > CONVERGE_MS) fail_msg("%s: the final table not exact in time", when);
@@ -496,7 +352,8 @@ static void check_scan(fo_t *t, int k) {
       char key[64], want[16], v[256];
       assert_int_equal(eh_json_get_text(e, el, "key", key, sizeof key), 0);
       key_of(n, want, sizeof want);
-      if (strcmp(key, want) != 0) fail_msg("from %s: scan row %d is %s, want %s", ids[k], n, key, want);
+      if (strcmp(key, want) != 0)
+        fail_msg("from %s: scan row %d is %s, want %s", ids[k], n, key, want);
       assert_int_equal(eh_json_get_text(e, el, "value", v, sizeof v), 0);
       int is_int;
       int64_t cnt;
@@ -518,23 +375,11 @@ static void check_scan(fo_t *t, int k) {
 /* ---- the test ---- */
 
 static void write_config(fo_t *t, int k, const char *bootstrap, const char *path) {
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: " APP "\n"
-           "instance_id: \"%s\"\n"
-           "num_standby_replicas: 1\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "  heartbeat.interval.ms: 500\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\" }\n"
-           "data_dir: %s/data\n"
-           "commit_interval_ms: 50\n"
-           "views:\n"
-           "  counts: { from: clicks, format: string, aggregate: count }\n",
-           ids[k], bootstrap, t->in[k].port, t->in[k].port, t->in[k].dir);
-  assert_int_equal(eh_write_file(path, cfg), 0);
+  eh_instance_opts_t o = {.standbys = 1, .heartbeat_ms = 500};
+  assert_int_equal(eh_instance_write_config(&t->in[k], path, APP, bootstrap, &o,
+                                            "  counts: { from: clicks, format: string, "
+                                            "aggregate: count }\n"),
+                   0);
 }
 
 static void test_failover(void **state) {
@@ -553,14 +398,14 @@ static void test_failover(void **state) {
   check_err(t);
 
   for (int k = 0; k < NINST; k++)
-    write_config(t, k, t->bootstrap, t->in[k].config);
+    write_config(t, k, t->bootstrap, NULL);
   for (int k = 0; k < NINST; k++) {
-    eh_start_serve(&t->in[k].serve, t->in[k].dir, t->in[k].config, t->http, t->in[k].port);
-    atomic_store(&t->in[k].live, 1);
+    eh_instance_start(&t->in[k], t->http);
+    atomic_store(&t->live[k], 1);
   }
   int owners[NPART];
   wait_map(t, 7, 1, owners);
-  client_t c = {0};
+  eh_answer_t c = {0};
   wait_final(t, &c, "before the load");
 
   /* load: producer and query threads */
@@ -580,9 +425,9 @@ static void test_failover(void **state) {
   int owned = 0;
   for (int p = 0; p < NPART; p++)
     owned += owners[p] == victim;
-  atomic_store(&t->in[victim].live, 0);
+  atomic_store(&t->live[victim], 0);
   int64_t t_kill = eh_now_ms();
-  assert_int_equal(eh_proc_kill(&t->in[victim].serve, SIGKILL, 0), 128 + SIGKILL);
+  assert_int_equal(eh_instance_stop(&t->in[victim], SIGKILL, 0), 128 + SIGKILL);
   fprintf(stderr,
           "  killed -9 %s (owner of %d partitions) after %lld ms of load (%ld records; %ld answers "
           "ok, %ld 503)\n",
@@ -617,13 +462,12 @@ static void test_failover(void **state) {
   fprintf(stderr, "  produced %ld records in all\n", atomic_load(&t->produced));
   wait_final(t, &c, "after the failover");
   for (int k = 0; k < NINST; k++)
-    if (atomic_load(&t->in[k].live)) check_scan(t, k);
+    if (atomic_load(&t->live[k])) check_scan(t, k);
 
   /* (c) the killed instance rejoins on its data_dir */
   int64_t t_rejoin = eh_now_ms();
-  eh_start_serve(&t->in[victim].serve, t->in[victim].dir, t->in[victim].config, t->http,
-                 t->in[victim].port);
-  atomic_store(&t->in[victim].live, 1);
+  eh_instance_start(&t->in[victim], t->http);
+  atomic_store(&t->live[victim], 1);
   wait_map(t, 1u << victim, 0, owners);
   fprintf(stderr, "  %s owns partitions again %lld ms after its restart\n", ids[victim],
           (long long)(eh_now_ms() - t_rejoin));
@@ -635,14 +479,14 @@ static void test_failover(void **state) {
   pthread_join(t->query_thread, NULL);
   t->query_started = 0;
   check_err(t);
-  client_fini(&c);
+  eh_answer_fini(&c);
   fprintf(stderr,
           "  answers: %ld exact, %ld 503 (%ld after the kill); %ld judged after awaiting delivery "
           "reports; kill to full service %lld ms\n",
           atomic_load(&t->n_ok), atomic_load(&t->n_503), atomic_load(&t->n_503) - n503_before,
           atomic_load(&t->n_judged_wait), (long long)(t_full - t_kill));
   for (int k = 0; k < NINST; k++)
-    assert_int_equal(eh_proc_kill(&t->in[k].serve, SIGTERM, 20000), 0);
+    assert_int_equal(eh_instance_stop(&t->in[k], SIGTERM, 20000), 0);
   fprintf(stderr, "  done in %lld ms\n", (long long)(eh_now_ms() - t0));
   t->passed = 1;
 }
@@ -652,14 +496,7 @@ static int setup(void **state) {
   if (!t) return -1;
   if (eh_tmpdir("eddy-failover-", t->dir, sizeof t->dir) != 0) return -1;
   pthread_mutex_init(&t->mu, NULL);
-  for (int k = 0; k < NINST; k++) {
-    snprintf(t->in[k].dir, sizeof t->in[k].dir, "%s/%s", t->dir, ids[k]);
-    if (mkdir(t->in[k].dir, 0755) != 0) return -1;
-    snprintf(t->in[k].config, sizeof t->in[k].config, "%s/eddy.yaml", t->in[k].dir);
-    t->in[k].port = eh_free_port();
-    for (int j = 0; j < k; j++)
-      if (t->in[j].port == t->in[k].port) t->in[k].port = eh_free_port();
-  }
+  if (eh_instances_init(t->in, NINST, t->dir, ids) != 0) return -1;
   t->http = eh_http_create();
   curl_global_init(CURL_GLOBAL_DEFAULT);
   *state = t;
@@ -672,20 +509,9 @@ static int teardown(void **state) {
   atomic_store(&t->stop_querying, 1);
   if (t->producer_started) pthread_join(t->producer_thread, NULL);
   if (t->query_started) pthread_join(t->query_thread, NULL);
-  for (int k = 0; k < NINST; k++) {
-    if (!t->passed && t->in[k].serve.pid) {
-      char label[64];
-      snprintf(label, sizeof label, "eddy serve %s", ids[k]);
-      eh_proc_dump_err(&t->in[k].serve, label, 5000);
-    }
-    eh_proc_kill(&t->in[k].serve, SIGKILL, 0);
-  }
-  if (!t->passed && t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  if (t->producer) {
-    rd_kafka_flush(t->producer, 2000);
-    rd_kafka_destroy(t->producer);
-  }
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(t->in, NINST, t->passed, 5000);
+  if (t->producer) rd_kafka_flush(t->producer, 2000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   curl_global_cleanup();
   for (int i = 0; i < NKEYS; i++)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 6
@@ -28,18 +29,13 @@
 #define NRECORDS 120
 #define CONVERGE_MS 30000
 
+static const char *const ids[NINST] = {"mt-0", "mt-1", "mt-2"};
+
 typedef struct {
   char dir[256];
   char bootstrap[256];
   eh_proc_t kafka;
-  struct {
-    char dir[320];
-    char config[400];
-    char id[64];
-    int port;
-    int live;
-    eh_proc_t serve;
-  } in[NINST];
+  eh_instance_t in[NINST];
   eh_http_t *http;
   rd_kafka_t *producer;
   int passed;
@@ -64,7 +60,7 @@ static const char *check_one(mt_t *t, int k, int *owners, const char **body_out)
   static char why[256];
   static char arr[65536], views[65536], parts[65536], s[512];
   char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->in[k].port);
+  snprintf(url, sizeof url, "%s/v1/cluster", t->in[k].url);
   const char *body;
   size_t len;
   int st = eh_http_get(t->http, url, 3000, &body, &len);
@@ -151,7 +147,7 @@ static void wait_converged(mt_t *t, const char *what) {
     int ref[NPART], owners[NPART], have = 0, ok = 1;
     for (int k = 0; ok && k < NINST; k++) {
       if (!t->in[k].live) continue;
-      if (!eh_proc_alive(&t->in[k].serve)) fail_msg("%s: eddy serve %d died", what, k);
+      if (!eh_proc_alive(&t->in[k].proc)) fail_msg("%s: eddy serve %d died", what, k);
       why = check_one(t, k, owners, &body);
       if (why != NULL) {
         ok = 0;
@@ -190,38 +186,23 @@ static void test_members(void **state) {
   }
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
 
-  for (int k = 0; k < NINST; k++) {
-    char cfg[2048];
-    snprintf(cfg, sizeof cfg,
-             "app: mt\n"
-             "instance_id: \"%s\"\n"
-             "kafka:\n"
-             "  bootstrap.servers: \"%s\"\n"
-             "  fetch.wait.max.ms: 10\n"
-             "  session.timeout.ms: 6000\n"
-             "  heartbeat.interval.ms: 500\n"
-             "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\" }\n"
-             "data_dir: %s/data\n"
-             "commit_interval_ms: 50\n"
-             "views:\n"
-             "  counts: { from: clicks, format: string, aggregate: count }\n",
-             t->in[k].id, t->bootstrap, t->in[k].port, t->in[k].port, t->in[k].dir);
-    assert_int_equal(eh_write_file(t->in[k].config, cfg), 0);
-  }
-  for (int k = 0; k < NINST; k++) {
-    eh_start_serve(&t->in[k].serve, t->in[k].dir, t->in[k].config, t->http, t->in[k].port);
-    t->in[k].live = 1;
-  }
+  eh_instance_opts_t o = {.heartbeat_ms = 500};
+  for (int k = 0; k < NINST; k++)
+    assert_int_equal(eh_instance_write_config(&t->in[k], NULL, "mt", t->bootstrap, &o,
+                                              "  counts: { from: clicks, format: string, "
+                                              "aggregate: count }\n"),
+                     0);
+  for (int k = 0; k < NINST; k++)
+    eh_instance_start(&t->in[k], t->http);
   wait_converged(t, "three instances");
 
   /* Stop one: its tombstone drops it, the group gives its partitions to
    * the two others. */
-  assert_int_equal(eh_proc_kill(&t->in[1].serve, SIGTERM, 15000), 0);
-  t->in[1].live = 0;
+  assert_int_equal(eh_instance_stop(&t->in[1], SIGTERM, 15000), 0);
   wait_converged(t, "two instances");
 
   for (int k = 0; k < NINST; k++)
-    if (t->in[k].live) assert_int_equal(eh_proc_kill(&t->in[k].serve, SIGTERM, 15000), 0);
+    if (t->in[k].live) assert_int_equal(eh_instance_stop(&t->in[k], SIGTERM, 15000), 0);
   fprintf(stderr, "  done in %lld ms\n", (long long)(eh_now_ms() - t0));
   t->passed = 1;
 }
@@ -230,15 +211,7 @@ static int setup(void **state) {
   mt_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-members-", t->dir, sizeof t->dir) != 0) return -1;
-  for (int k = 0; k < NINST; k++) {
-    snprintf(t->in[k].dir, sizeof t->in[k].dir, "%s/i%d", t->dir, k);
-    if (mkdir(t->in[k].dir, 0755) != 0) return -1;
-    snprintf(t->in[k].config, sizeof t->in[k].config, "%s/eddy.yaml", t->in[k].dir);
-    t->in[k].port = eh_free_port();
-    for (int j = 0; j < k; j++)
-      if (t->in[j].port == t->in[k].port) t->in[k].port = eh_free_port();
-    snprintf(t->in[k].id, sizeof t->in[k].id, "mt-%d", k);
-  }
+  if (eh_instances_init(t->in, NINST, t->dir, ids) != 0) return -1;
   t->http = eh_http_create();
   *state = t;
   return 0;
@@ -246,17 +219,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   mt_t *t = *state;
-  for (int k = 0; k < NINST; k++) {
-    if (!t->passed && t->in[k].serve.pid) {
-      char label[64];
-      snprintf(label, sizeof label, "eddy serve %d", k);
-      eh_proc_dump_err(&t->in[k].serve, label, 4000);
-    }
-    eh_proc_kill(&t->in[k].serve, SIGKILL, 0);
-  }
-  if (!t->passed && t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(t->in, NINST, t->passed, 4000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   eh_keep_or_rm(t->dir);
   free(t);

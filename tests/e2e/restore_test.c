@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 
 #include "common/murmur2.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define APP "rs"
@@ -45,20 +46,18 @@
 #define NWIN 5     /* windows 0..2 in phase 1, 3..4 in phase 2 */
 #define NUSERS 100 /* by_user */
 #define NORDERS 1000
-#define N2 1500                    /* records per topic in phase 2 */
-#define T0 1700000040000LL         /* a multiple of 1 minute */
-#define EXACT_MS 90000             /* how long answers may take to become exact */
-#define LIMIT 97                   /* scan page size */
+#define N2 1500            /* records per topic in phase 2 */
+#define T0 1700000040000LL /* a multiple of 1 minute */
+#define EXACT_MS 90000     /* how long answers may take to become exact */
+#define LIMIT 97           /* scan page size */
 #define REPART APP ".by_user.repartition"
 
 typedef struct {
   char dir[256];
   char bootstrap[256];
-  char config[512];
   char data_dir[512];
-  int port;
+  eh_instance_t in; /* its data_dir: data_dir */
   eh_proc_t kafka;
-  eh_proc_t serve;
   eh_http_t *http;
   rd_kafka_t *producer;
   atomic_long failed; /* delivery failures */
@@ -168,7 +167,7 @@ static const char *get_200(rs_t *t, const char *url, int64_t deadline, size_t *l
     st = eh_http_get(t->http, url, 5000, &body, len);
     if (st == 200) return body;
     if (st != 503 && st != 404) fail_msg("GET %s: status %d: %s", url, st, body);
-    if (!eh_proc_alive(&t->serve)) fail_msg("eddy serve died (GET %s)", url);
+    if (!eh_proc_alive(&t->in.proc)) fail_msg("eddy serve died (GET %s)", url);
     if (eh_now_ms() > deadline) fail_msg("GET %s: no 200 in time; last %d %s", url, st, body);
     eh_sleep_ms(50);
   }
@@ -196,7 +195,7 @@ static void check_counts(rs_t *t, int64_t deadline) {
   for (int i = 0; i < NKEYS; i++) {
     char key[16], url[256];
     click_key(i, key, sizeof key);
-    eh_key_url(t->http, t->port, "counts", key, NULL, url, sizeof url);
+    eh_key_url(t->http, t->in.port, "counts", key, NULL, url, sizeof url);
     int32_t p = part_of(key);
     for (;;) {
       size_t len;
@@ -204,15 +203,16 @@ static void check_counts(rs_t *t, int64_t deadline) {
       eh_key_answer_t a;
       if (eh_parse_key_answer(body, len, &a) != 0) fail_msg("GET %s: malformed: %s", url, body);
       assert_int_equal(a.partition, p);
-      if (a.offset > hi[p]) fail_msg("GET %s: offset %lld beyond the end %lld", url,
-                                     (long long)a.offset, (long long)hi[p]);
+      if (a.offset > hi[p])
+        fail_msg("GET %s: offset %lld beyond the end %lld", url, (long long)a.offset,
+                 (long long)hi[p]);
       if (a.offset == hi[p]) {
         if (num(a.value, strlen(a.value), "count") != t->count[i])
           fail_msg("counts/%s: %s, want count %lld", key, a.value, (long long)t->count[i]);
         break;
       }
-      if (eh_now_ms() > deadline) fail_msg("counts/%s: at offset %lld of %lld", key,
-                                           (long long)a.offset, (long long)hi[p]);
+      if (eh_now_ms() > deadline)
+        fail_msg("counts/%s: at offset %lld of %lld", key, (long long)a.offset, (long long)hi[p]);
       eh_sleep_ms(20);
     }
   }
@@ -251,22 +251,22 @@ static void check_windows(rs_t *t, int64_t deadline) {
   for (int i = 0; i < NKEYS; i++) {
     char key[16], url[256];
     event_key(i, key, sizeof key);
-    eh_key_url(t->http, t->port, "per_min", key, NULL, url, sizeof url);
+    eh_key_url(t->http, t->in.port, "per_min", key, NULL, url, sizeof url);
     int32_t p = part_of(key);
     for (;;) {
       size_t len;
       const char *body = get_200(t, url, deadline, &len);
       int64_t off = num(body, len, "offset");
       assert_int_equal(num(body, len, "partition"), p);
-      if (off > hi[p]) fail_msg("GET %s: offset %lld beyond the end %lld", url, (long long)off,
-                                (long long)hi[p]);
+      if (off > hi[p])
+        fail_msg("GET %s: offset %lld beyond the end %lld", url, (long long)off, (long long)hi[p]);
       if (off == hi[p]) {
         const char *bad = match_windows(t, i, body, len, why, sizeof why);
         if (bad) fail_msg("per_min/%s: %s: %s", key, bad, body);
         break;
       }
-      if (eh_now_ms() > deadline) fail_msg("per_min/%s: at offset %lld of %lld", key,
-                                           (long long)off, (long long)hi[p]);
+      if (eh_now_ms() > deadline)
+        fail_msg("per_min/%s: at offset %lld of %lld", key, (long long)off, (long long)hi[p]);
       eh_sleep_ms(20);
     }
   }
@@ -279,7 +279,7 @@ static void check_users(rs_t *t, int64_t deadline) {
   for (int u = 0; u < NUSERS; u++) {
     char key[16], url[256];
     user_key(u, key, sizeof key);
-    eh_key_url(t->http, t->port, "by_user", key, NULL, url, sizeof url);
+    eh_key_url(t->http, t->in.port, "by_user", key, NULL, url, sizeof url);
     int32_t p = part_of(key);
     for (;;) {
       size_t len;
@@ -311,7 +311,7 @@ static int scan(rs_t *t, const char *view, void (*row)(rs_t *, int, const char *
   int n = 0;
   for (;;) {
     char url[2048];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/%s/rows?limit=%d%s%s", t->port, view,
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/%s/rows?limit=%d%s%s", t->in.port, view,
              LIMIT, cursor[0] ? "&cursor=" : "", cursor);
     const char *body;
     size_t len;
@@ -395,7 +395,7 @@ static void check_all(rs_t *t, const char *when) {
 /* The part of the server's stderr written since byte @p from. Caller frees. */
 static char *log_since(rs_t *t, size_t from) {
   size_t len = 0;
-  char *s = eh_read_file(t->serve.err_path, &len);
+  char *s = eh_read_file(t->in.proc.err_path, &len);
   assert_non_null(s);
   if (from > len) from = len;
   memmove(s, s + from, len - from + 1);
@@ -404,7 +404,7 @@ static char *log_since(rs_t *t, size_t from) {
 
 static size_t log_size(rs_t *t) {
   struct stat st;
-  return stat(t->serve.err_path, &st) == 0 ? (size_t)st.st_size : 0;
+  return stat(t->in.proc.err_path, &st) == 0 ? (size_t)st.st_size : 0;
 }
 
 /* Prints the log lines containing @p needle; returns how many. */
@@ -425,31 +425,20 @@ static int grep_log(const char *log, const char *needle, const char *also) {
 }
 
 static void write_config(rs_t *t, const char *bootstrap, const char *path) {
-  char cfg[2048];
-  snprintf(cfg, sizeof cfg,
-           "app: " APP "\n"
-           "instance_id: a\n"
-           "kafka:\n"
-           "  bootstrap.servers: \"%s\"\n"
-           "  fetch.wait.max.ms: 10\n"
-           "  session.timeout.ms: 6000\n"
-           "  heartbeat.interval.ms: 500\n"
-           "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\" }\n"
-           "data_dir: %s\n"
-           "commit_interval_ms: 50\n"
-           "views:\n"
-           "  counts: { from: clicks, format: string, aggregate: count }\n"
-           "  per_min:\n"
-           "    from: events\n"
-           "    format: string\n"
-           "    window: { type: tumbling, size: 1m }\n"
-           "    aggregate: count\n"
-           "  by_user:\n"
-           "    from: orders\n"
-           "    key: user\n"
-           "    aggregate: { n: count, total: sum(amount) }\n",
-           bootstrap, t->port, t->port, t->data_dir);
-  assert_int_equal(eh_write_file(path, cfg), 0);
+  eh_instance_opts_t o = {.heartbeat_ms = 500};
+  assert_int_equal(eh_instance_write_config(&t->in, path, APP, bootstrap, &o,
+                                            "  counts: { from: clicks, format: string, "
+                                            "aggregate: count }\n"
+                                            "  per_min:\n"
+                                            "    from: events\n"
+                                            "    format: string\n"
+                                            "    window: { type: tumbling, size: 1m }\n"
+                                            "    aggregate: count\n"
+                                            "  by_user:\n"
+                                            "    from: orders\n"
+                                            "    key: user\n"
+                                            "    aggregate: { n: count, total: sum(amount) }\n"),
+                   0);
 }
 
 static void test_restore(void **state) {
@@ -461,16 +450,16 @@ static void test_restore(void **state) {
   write_config(t, "127.0.0.1:1", pre);
   char *args[] = {"--partitions", "6", "--config", pre, NULL};
   eh_start_dev_kafka(&t->kafka, t->dir, args, t->bootstrap, sizeof t->bootstrap);
-  write_config(t, t->bootstrap, t->config);
+  write_config(t, t->bootstrap, t->in.config);
   t->producer = eh_producer_new(t->bootstrap, "murmur2_random", on_delivery, t);
   assert_non_null(t->producer);
   produce_phase1(t);
 
-  eh_start_serve(&t->serve, t->dir, t->config, t->http, t->port);
+  eh_instance_start(&t->in, t->http);
   check_all(t, "first run");
 
   /* SIGTERM: exits 0; the data_dir goes; a fresh start restores */
-  assert_int_equal(eh_proc_kill(&t->serve, SIGTERM, 20000), 0);
+  assert_int_equal(eh_proc_kill(&t->in.proc, SIGTERM, 20000), 0);
   static const char *const views[] = {"counts", "per_min", "by_user"};
   int64_t cl_total = 0;
   for (int v = 0; v < 3; v++) {
@@ -486,7 +475,7 @@ static void test_restore(void **state) {
   assert_int_equal(eh_rm_rf(t->data_dir), 0);
   size_t mark = log_size(t);
   int64_t t_restart = eh_now_ms();
-  eh_start_serve(&t->serve, t->dir, t->config, t->http, t->port);
+  eh_instance_start(&t->in, t->http);
   /* the log must say it restored (/v1/cluster shows "restoring" only for
    * a moment at this size) */
   check_all(t, "restored on an empty data_dir");
@@ -511,7 +500,7 @@ static void test_restore(void **state) {
   t->thread_started = 1;
   while (atomic_load(&t->produced2) < N2 / 3)
     eh_sleep_ms(10);
-  assert_int_equal(eh_proc_kill(&t->serve, SIGKILL, 0), 128 + SIGKILL);
+  assert_int_equal(eh_proc_kill(&t->in.proc, SIGKILL, 0), 128 + SIGKILL);
   fprintf(stderr, "  killed -9 after %d of %d phase-2 records per topic\n",
           atomic_load(&t->produced2), N2);
   pthread_join(t->thread, NULL);
@@ -519,7 +508,7 @@ static void test_restore(void **state) {
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
   assert_int_equal(atomic_load(&t->failed), 0);
   mark = log_size(t);
-  eh_start_serve(&t->serve, t->dir, t->config, t->http, t->port);
+  eh_instance_start(&t->in, t->http);
   check_all(t, "restarted after kill -9");
   log = log_since(t, mark);
   fprintf(stderr, "  restart log:\n");
@@ -533,7 +522,7 @@ static void test_restore(void **state) {
   }
   free(log);
 
-  assert_int_equal(eh_proc_kill(&t->serve, SIGTERM, 20000), 0);
+  assert_int_equal(eh_proc_kill(&t->in.proc, SIGTERM, 20000), 0);
   fprintf(stderr, "  done in %lld ms\n", (long long)(eh_now_ms() - t0));
   t->passed = 1;
 }
@@ -542,9 +531,8 @@ static int setup(void **state) {
   rs_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-restore-", t->dir, sizeof t->dir) != 0) return -1;
-  snprintf(t->config, sizeof t->config, "%s/eddy.yaml", t->dir);
+  if (eh_instance_init(&t->in, "a", t->dir, NULL, 0) != 0) return -1;
   snprintf(t->data_dir, sizeof t->data_dir, "%s/data", t->dir);
-  t->port = eh_free_port();
   t->http = eh_http_create();
   *state = t;
   return 0;
@@ -553,11 +541,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
   rs_t *t = *state;
   if (t->thread_started) pthread_join(t->thread, NULL);
-  if (!t->passed && t->serve.pid) eh_proc_dump_err(&t->serve, "eddy serve", 6000);
-  eh_proc_kill(&t->serve, SIGKILL, 0);
-  if (!t->passed && t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(&t->in, 1, t->passed, 6000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
   eh_keep_or_rm(t->dir);
   free(t);

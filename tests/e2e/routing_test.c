@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include "proto/eddy.pb-c.h"
+#include "tests/e2e/cluster_harness.h"
 #include "tests/e2e/harness.h"
 
 #define NPART 6
@@ -44,83 +45,11 @@ typedef struct {
   char dir[256];
   char bootstrap[256];
   eh_proc_t kafka;
-  struct {
-    char dir[320];
-    char config[400];
-    int port;
-    eh_proc_t serve;
-  } in[NINST];
+  eh_instance_t in[NINST];
   eh_http_t *http;
   rd_kafka_t *producer;
-  CURL *curl;
   int passed;
 } rt_t;
-
-/* ---- HTTP with headers (libcurl) ---- */
-
-typedef struct {
-  char *body;
-  size_t len, cap;
-  char served_by[128];
-} answer_t;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg) {
-  answer_t *a = arg;
-  size_t m = size * n;
-  if (a->len + m + 1 > a->cap) {
-    a->cap = (a->len + m + 1) * 2;
-    a->body = realloc(a->body, a->cap);
-    assert_non_null(a->body);
-  }
-  memcpy(a->body + a->len, p, m);
-  a->len += m;
-  a->body[a->len] = '\0';
-  return m;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg) {
-  answer_t *a = arg;
-  size_t m = size * n;
-  static const char name[] = "eddy-served-by:";
-  if (m > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-    const char *v = p + sizeof name - 1;
-    while (*v == ' ')
-      v++;
-    size_t vl = (size_t)(p + m - v);
-    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-      vl--;
-    snprintf(a->served_by, sizeof a->served_by, "%.*s", (int)vl, v);
-  }
-  return m;
-}
-
-/* GET (@p post NULL) or POST of JSON @p post, with extra header @p hdr
- * (NULL: none). Returns the status; the answer in *a (reset first). */
-static long request(rt_t *t, const char *url, const char *post, const char *hdr, answer_t *a) {
-  a->len = 0;
-  if (a->body) a->body[0] = '\0';
-  a->served_by[0] = '\0';
-  CURL *c = t->curl;
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-  struct curl_slist *hs = NULL;
-  if (hdr) hs = curl_slist_append(hs, hdr);
-  if (post) {
-    hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-  long status = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(hs);
-  if (a->body == NULL) on_data("", 0, 0, a);
-  return status;
-}
 
 /* ---- the known data set ---- */
 
@@ -144,96 +73,41 @@ static int64_t row_count(const char *row, size_t len) {
 
 /* ---- the map ---- */
 
-/* Fills owners[p] (instance index) from instance @p k's /v1/cluster when
- * every partition has a running owner. Returns NULL or what is missing. */
-static const char *read_owners(rt_t *t, int k, int *owners) {
-  static char views[65536], list[65536], s[256];
-  char url[256];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/cluster", t->in[k].port);
-  const char *body;
-  size_t len;
-  if (eh_http_get(t->http, url, 3000, &body, &len) != 200) return "cluster: status not 200";
-  if (eh_json_get_text(body, len, "views", views, sizeof views) != 0) return "no catalog";
-  size_t vpos = 0, vlen;
-  const char *v;
-  if (eh_json_array_next(views, strlen(views), &vpos, &v, &vlen) != 1) return "empty catalog";
-  if (eh_json_get_text(v, vlen, "owners", list, sizeof list) != 0) return "no owners";
-  size_t pos = 0, el;
-  const char *e;
-  int np = 0;
-  while (eh_json_array_next(list, strlen(list), &pos, &e, &el) == 1) {
-    if (np >= NPART) return "too many partitions";
-    if (eh_json_get_text(e, el, "state", s, sizeof s) != 0 || strcmp(s, "running") != 0)
-      return "a partition is not running";
-    if (eh_json_get_text(e, el, "instance_id", s, sizeof s) != 0) return "no owner";
-    owners[np] = -1;
-    for (int i = 0; i < NINST; i++)
-      if (strcmp(s, ids[i]) == 0) owners[np] = i;
-    if (owners[np] < 0) return "unknown owner";
-    np++;
+/* The table is complete: instance 0 answers every key exactly. */
+static const char *table_complete(void *arg) {
+  rt_t *t = arg;
+  for (int i = 0; i < NKEYS; i++) {
+    char key[16];
+    key_of(i, key, sizeof key);
+    if (eh_key_count(t->http, t->in[0].port, "counts", key, NULL) != count_of(i))
+      return "the table is not complete yet";
   }
-  return np == NPART ? NULL : "not every partition listed";
+  return NULL;
 }
 
 /* Waits until all three maps agree, every partition running, each
  * instance owning some, and instance 0 answers every key exactly. */
 static void wait_ready(rt_t *t, int *owners) {
-  int64_t t0 = eh_now_ms(), deadline = t0 + CONVERGE_MS;
-  const char *why = "no answer";
-  answer_t a = {0};
-  for (;;) {
-    int ok = 1, ref[NPART];
-    for (int k = 0; ok && k < NINST; k++) {
-      if (!eh_proc_alive(&t->in[k].serve)) fail_msg("eddy serve %s died", ids[k]);
-      why = read_owners(t, k, k == 0 ? ref : owners);
-      if (why != NULL)
-        ok = 0;
-      else if (k > 0 && memcmp(ref, owners, sizeof ref) != 0) {
-        why = "owners differ between instances";
-        ok = 0;
-      }
-    }
-    if (ok) {
-      memcpy(owners, ref, sizeof ref);
-      int has[NINST] = {0};
-      for (int p = 0; p < NPART; p++)
-        has[owners[p]] = 1;
-      if (!has[0] || !has[1] || !has[2]) {
-        why = "an instance owns no partition";
-        ok = 0;
-      }
-    }
-    for (int i = 0; ok && i < NKEYS; i++) { /* the table is complete */
-      char key[16], url[256];
-      key_of(i, key, sizeof key);
-      snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[0].port, key);
-      if (request(t, url, NULL, NULL, &a) != 200 || row_count(a.body, a.len) != count_of(i)) {
-        why = "the table is not complete yet";
-        ok = 0;
-      }
-    }
-    if (ok) {
-      fprintf(stderr, "  ready in %lld ms; owners:", (long long)(eh_now_ms() - t0));
-      for (int p = 0; p < NPART; p++)
-        fprintf(stderr, " %s", ids[owners[p]]);
-      fprintf(stderr, "\n");
-      free(a.body);
-      return;
-    }
-    if (eh_now_ms() > deadline) fail_msg("not ready in time: %s", why);
-    eh_sleep_ms(200);
-  }
+  eh_cluster_want_t w = {.npart = NPART,
+                         .must_own = 7,
+                         .timeout_ms = CONVERGE_MS,
+                         .label = "ready",
+                         .also = table_complete,
+                         .arg = t};
+  const char *why;
+  if (eh_cluster_wait(t->http, t->in, NINST, &w, owners, &why) != 0)
+    fail_msg("not ready in time: %s", why);
 }
 
 /* ---- the checks ---- */
 
 static void check_keys(rt_t *t, int k, const int *owners) {
-  answer_t a = {0};
+  eh_answer_t a = {0};
   for (int i = 0; i < NKEYS; i++) {
     char key[16], url[256];
     key_of(i, key, sizeof key);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port, key);
-    long st = request(t, url, NULL, NULL, &a);
+    long st = eh_request(&a, url, NULL, NULL, 10000);
     if (st != 200) fail_msg("from %s: key %s: status %ld: %s", ids[k], key, st, a.body);
     assert_int_equal(row_count(a.body, a.len), count_of(i));
     int64_t p = num(a.body, a.len, "partition");
@@ -242,11 +116,11 @@ static void check_keys(rt_t *t, int k, const int *owners) {
       fail_msg("from %s: key %s (partition %lld) served by '%s', the map says %s", ids[k], key,
                (long long)p, a.served_by, ids[owners[p]]);
   }
-  free(a.body);
+  eh_answer_fini(&a);
 }
 
 static void check_scan(rt_t *t, int k) {
-  answer_t a = {0};
+  eh_answer_t a = {0};
   static char rows[1 << 20], cursor[1024], positions[8192];
   char prev[64] = "";
   int seen = 0, pages = 0;
@@ -257,9 +131,9 @@ static void check_scan(rt_t *t, int k) {
       snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/rows?limit=%d&cursor=%s",
                t->in[k].port, LIMIT, cursor);
     else
-      snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/rows?limit=%d",
-               t->in[k].port, LIMIT);
-    long st = request(t, url, NULL, NULL, &a);
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/rows?limit=%d", t->in[k].port,
+               LIMIT);
+    long st = eh_request(&a, url, NULL, NULL, 10000);
     if (st != 200) fail_msg("from %s: scan page %d: status %ld: %s", ids[k], pages, st, a.body);
     for (int i = 0; i < NINST; i++) /* merged from every owner's page */
       if (strstr(a.served_by, ids[i]) == NULL)
@@ -294,7 +168,7 @@ static void check_scan(rt_t *t, int k) {
   }
   assert_int_equal(seen, NKEYS);
   assert_int_equal(pages, (NKEYS + LIMIT - 1) / LIMIT);
-  free(a.body);
+  eh_answer_fini(&a);
 }
 
 static void check_multi_get(rt_t *t, int k) {
@@ -309,8 +183,8 @@ static void check_multi_get(rt_t *t, int k) {
   snprintf(body + bl, sizeof body - bl, ",\"nosuchkey\"]");
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys", t->in[k].port);
-  answer_t a = {0};
-  long st = request(t, url, body, NULL, &a);
+  eh_answer_t a = {0};
+  long st = eh_request(&a, url, body, NULL, 10000);
   if (st != 200) fail_msg("from %s: multi-get: status %ld: %s", ids[k], st, a.body);
   assert_int_equal(eh_json_get_text(a.body, a.len, "rows", rows, sizeof rows), 0);
   size_t pos = 0, el;
@@ -335,20 +209,19 @@ static void check_multi_get(rt_t *t, int k) {
   /* served by all three (each owns partitions) */
   for (int i = 0; i < NINST; i++)
     assert_non_null(strstr(a.served_by, ids[i]));
-  free(a.body);
+  eh_answer_fini(&a);
 }
 
 /* (d) forwarded requests are answered here or refused, never forwarded. */
 static void check_no_second_hop(rt_t *t, const int *owners) {
-  answer_t a = {0};
+  eh_answer_t a = {0};
   for (int k = 0; k < NINST; k++) {
     int refused = 0, served = 0;
     for (int i = 0; i < NKEYS && (!refused || !served); i++) {
       char key[16], url[256];
       key_of(i, key, sizeof key);
-      snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port,
-               key);
-      long st = request(t, url, NULL, "eddy-forwarded: test", &a);
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port, key);
+      long st = eh_request(&a, url, NULL, "eddy-forwarded: test", 10000);
       int64_t p = -1;
       if (st == 200) {
         p = num(a.body, a.len, "partition");
@@ -356,7 +229,8 @@ static void check_no_second_hop(rt_t *t, const int *owners) {
         assert_string_equal(a.served_by, ids[k]);
         served++;
       } else {
-        if (st != 503) fail_msg("from %s: forwarded key %s: status %ld: %s", ids[k], key, st, a.body);
+        if (st != 503)
+          fail_msg("from %s: forwarded key %s: status %ld: %s", ids[k], key, st, a.body);
         assert_non_null(strstr(a.body, "\"unavailable\""));
         assert_non_null(strstr(a.body, "of view 'counts'"));
         assert_string_equal(a.served_by, ids[k]);
@@ -365,19 +239,19 @@ static void check_no_second_hop(rt_t *t, const int *owners) {
     }
     assert_true(refused > 0 && served > 0);
   }
-  free(a.body);
+  eh_answer_fini(&a);
 }
 
 /* Protobuf answers come through forwarding and merging too: a key of each
  * partition and the first page of a scan, from instance @p k. */
 static void check_protobuf(rt_t *t, int k, const int *owners) {
-  answer_t a = {0};
+  eh_answer_t a = {0};
   int seen[NPART] = {0};
   for (int i = 0; i < NKEYS; i++) {
     char key[16], url[256];
     key_of(i, key, sizeof key);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/keys/%s", t->in[k].port, key);
-    assert_int_equal(request(t, url, NULL, "Accept: application/x-protobuf", &a), 200);
+    assert_int_equal(eh_request(&a, url, NULL, "Accept: application/x-protobuf", 10000), 200);
     Eddy__V1__Row *r = eddy__v1__row__unpack(NULL, a.len, (const uint8_t *)a.body);
     assert_non_null(r);
     assert_true(r->partition >= 0 && r->partition < NPART);
@@ -396,7 +270,7 @@ static void check_protobuf(rt_t *t, int k, const int *owners) {
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/views/counts/rows?limit=%d", t->in[k].port,
            LIMIT);
-  assert_int_equal(request(t, url, NULL, "Accept: application/x-protobuf", &a), 200);
+  assert_int_equal(eh_request(&a, url, NULL, "Accept: application/x-protobuf", 10000), 200);
   Eddy__V1__RowList *l = eddy__v1__row_list__unpack(NULL, a.len, (const uint8_t *)a.body);
   assert_non_null(l);
   assert_int_equal(l->n_rows, LIMIT);
@@ -409,7 +283,7 @@ static void check_protobuf(rt_t *t, int k, const int *owners) {
   }
   assert_true(l->next_cursor != NULL && l->next_cursor[0] != '\0');
   eddy__v1__row_list__free_unpacked(l, NULL);
-  free(a.body);
+  eh_answer_fini(&a);
 }
 
 static void check_metrics(rt_t *t) {
@@ -438,32 +312,20 @@ static void test_routing(void **state) {
   }
   assert_int_equal(rd_kafka_flush(t->producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
 
-  for (int k = 0; k < NINST; k++) {
-    char cfg[2048];
-    snprintf(cfg, sizeof cfg,
-             "app: rt\n"
-             "instance_id: \"%s\"\n"
-             "kafka:\n"
-             "  bootstrap.servers: \"%s\"\n"
-             "  fetch.wait.max.ms: 10\n"
-             "  session.timeout.ms: 6000\n"
-             "  heartbeat.interval.ms: 500\n"
-             "http: { listen: \"127.0.0.1:%d\", advertised_url: \"http://127.0.0.1:%d\" }\n"
-             "data_dir: %s/data\n"
-             "commit_interval_ms: 50\n"
-             "views:\n"
-             "  counts: { from: clicks, format: string, aggregate: count }\n",
-             ids[k], t->bootstrap, t->in[k].port, t->in[k].port, t->in[k].dir);
-    assert_int_equal(eh_write_file(t->in[k].config, cfg), 0);
-  }
+  eh_instance_opts_t o = {.heartbeat_ms = 500};
   for (int k = 0; k < NINST; k++)
-    eh_start_serve(&t->in[k].serve, t->in[k].dir, t->in[k].config, t->http, t->in[k].port);
+    assert_int_equal(eh_instance_write_config(&t->in[k], NULL, "rt", t->bootstrap, &o,
+                                              "  counts: { from: clicks, format: string, "
+                                              "aggregate: count }\n"),
+                     0);
+  for (int k = 0; k < NINST; k++)
+    eh_instance_start(&t->in[k], t->http);
 
   int owners[NPART];
   wait_ready(t, owners);
   for (int k = 0; k < NINST; k++) {
     int now[NPART];
-    assert_null(read_owners(t, k, now));
+    assert_null(eh_cluster_read(t->http, &t->in[k], t->in, NINST, NPART, now, NULL));
     assert_memory_equal(now, owners, sizeof now); /* no rebalance meanwhile */
     check_keys(t, k, owners);
     check_scan(t, k);
@@ -474,7 +336,7 @@ static void test_routing(void **state) {
   check_metrics(t);
 
   for (int k = 0; k < NINST; k++)
-    assert_int_equal(eh_proc_kill(&t->in[k].serve, SIGTERM, 15000), 0);
+    assert_int_equal(eh_instance_stop(&t->in[k], SIGTERM, 15000), 0);
   fprintf(stderr, "  done in %lld ms\n", (long long)(eh_now_ms() - t0));
   t->passed = 1;
 }
@@ -483,36 +345,18 @@ static int setup(void **state) {
   rt_t *t = calloc(1, sizeof *t);
   if (!t) return -1;
   if (eh_tmpdir("eddy-routing-", t->dir, sizeof t->dir) != 0) return -1;
-  for (int k = 0; k < NINST; k++) {
-    snprintf(t->in[k].dir, sizeof t->in[k].dir, "%s/%s", t->dir, ids[k]);
-    if (mkdir(t->in[k].dir, 0755) != 0) return -1;
-    snprintf(t->in[k].config, sizeof t->in[k].config, "%s/eddy.yaml", t->in[k].dir);
-    t->in[k].port = eh_free_port();
-    for (int j = 0; j < k; j++)
-      if (t->in[j].port == t->in[k].port) t->in[k].port = eh_free_port();
-  }
+  if (eh_instances_init(t->in, NINST, t->dir, ids) != 0) return -1;
   t->http = eh_http_create();
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  t->curl = curl_easy_init();
   *state = t;
-  return t->curl ? 0 : -1;
+  return 0;
 }
 
 static int teardown(void **state) {
   rt_t *t = *state;
-  for (int k = 0; k < NINST; k++) {
-    if (!t->passed && t->in[k].serve.pid) {
-      char label[64];
-      snprintf(label, sizeof label, "eddy serve %s", ids[k]);
-      eh_proc_dump_err(&t->in[k].serve, label, 4000);
-    }
-    eh_proc_kill(&t->in[k].serve, SIGKILL, 0);
-  }
-  if (!t->passed && t->kafka.pid) eh_proc_dump_err(&t->kafka, "eddy dev-kafka", 2000);
-  if (t->producer) rd_kafka_destroy(t->producer);
-  eh_proc_kill(&t->kafka, SIGTERM, 5000);
+  eh_instances_teardown(t->in, NINST, t->passed, 4000);
+  eh_kafka_teardown(&t->kafka, t->producer, t->passed);
   eh_http_destroy(t->http);
-  curl_easy_cleanup(t->curl);
   curl_global_cleanup();
   eh_keep_or_rm(t->dir);
   free(t);
