@@ -19,7 +19,8 @@ int ed_engine_create(const ed_engine_conf_t *conf, ed_engine_t **out, char *err,
   e->cache_max_entries = conf->cache_max_entries > 0 ? conf->cache_max_entries : 100000;
   e->store_opts = conf->store_opts;
   e->kafka = calloc(conf->nkafka + 1, sizeof *e->kafka);
-  int rc = e->app && e->data_dir && e->kafka && e->instance_id && (e->bootstrap || !conf->bootstrap_servers)
+  int rc = e->app && e->data_dir && e->kafka && e->instance_id &&
+                   (e->bootstrap || !conf->bootstrap_servers)
                ? ED_OK
                : ED_ENOMEM;
   for (size_t i = 0; rc == ED_OK && i < conf->nkafka; i++) {
@@ -68,13 +69,13 @@ static int add_views(ed_engine_t *e, ed_runner_t *r, char *err, size_t errlen) {
     v->pos = calloc((size_t)v->nparts, sizeof *v->pos);
     v->standby_ready = calloc((size_t)v->nparts, sizeof *v->standby_ready);
     v->standby_want = calloc((size_t)v->nparts, sizeof *v->standby_want);
-    v->replica = calloc((size_t)v->nparts * 6, sizeof *v->replica);
+    v->replica = calloc((size_t)v->nparts * ED_REPLICA_FIELDS, sizeof *v->replica);
     if (!v->ready || !v->pos || !v->standby_ready || !v->standby_want || !v->replica) {
       view_free(v);
       return ED_ENOMEM;
     }
-    for (int32_t p = 0; p < v->nparts * 6; p++)
-      atomic_store(&v->replica[p], p % 6 == 0 ? ED_REPLICA_NONE : -1);
+    for (int32_t p = 0; p < v->nparts * ED_REPLICA_FIELDS; p++)
+      atomic_store(&v->replica[p], p % ED_REPLICA_FIELDS == 0 ? ED_REPLICA_NONE : -1);
     for (int32_t p = 0; p < v->nparts; p++) {
       atomic_store(&v->pos[p].offset, -1);
       atomic_store(&v->pos[p].stream_time, INT64_MIN);
@@ -122,14 +123,17 @@ int ed_engine_start(ed_engine_t *e, char *err, size_t errlen) {
 
 void ed_engine_stop(ed_engine_t *e) {
   atomic_store(&e->stopping, 1);
-  for (size_t i = 0; i < e->nrunners; i++) ed__runner_join(e->runners[i]);
+  for (size_t i = 0; i < e->nrunners; i++)
+    ed__runner_join(e->runners[i]);
 }
 
 void ed_engine_destroy(ed_engine_t *e) {
   if (e == NULL) return;
   ed_engine_stop(e);
-  for (size_t i = 0; i < e->nviews; i++) view_free(e->views[i]);
-  for (size_t i = 0; i < e->nrunners; i++) ed__runner_destroy(e->runners[i]);
+  for (size_t i = 0; i < e->nviews; i++)
+    view_free(e->views[i]);
+  for (size_t i = 0; i < e->nrunners; i++)
+    ed__runner_destroy(e->runners[i]);
   for (size_t i = 0; i < e->nkafka; i++) {
     free(e->kafka[i].name);
     free(e->kafka[i].value);
@@ -146,7 +150,9 @@ void ed_engine_destroy(ed_engine_t *e) {
 
 size_t ed_engine_view_count(const ed_engine_t *e) { return e->nviews; }
 
-ed_view_t *ed_engine_view_at(ed_engine_t *e, size_t i) { return i < e->nviews ? e->views[i] : NULL; }
+ed_view_t *ed_engine_view_at(ed_engine_t *e, size_t i) {
+  return i < e->nviews ? e->views[i] : NULL;
+}
 
 ed_view_t *ed_engine_find_view(ed_engine_t *e, const char *name, size_t len) {
   for (size_t i = 0; i < e->nviews; i++) {
@@ -160,9 +166,7 @@ const ed_view_def_t *ed_view_def(const ed_view_t *v) { return v->def; }
 
 int32_t ed_view_partition_count(const ed_view_t *v) { return v->nparts; }
 
-ed_store_kind_t ed_view_kind(const ed_view_t *v) {
-  return v->runner->topo->stores[v->store].kind;
-}
+ed_store_kind_t ed_view_kind(const ed_view_t *v) { return v->runner->topo->stores[v->store].kind; }
 
 ed_store_t *ed_view_store(ed_view_t *v, int32_t p) {
   if (p < 0 || p >= v->nparts) return NULL;

@@ -60,14 +60,13 @@ struct ed_kvstore {
   uint64_t last_gen;       /* the cache generation it belongs to */
 };
 
-
 /* Keys restored ahead of the resume point (streams/ahead.c): rows of an
  * incomplete commit, already holding records the task will read again. An
  * update to such a key from a record below its position is skipped. */
 typedef struct {
   struct ed_ahead_slot *slots;
   size_t cap, n;
-  ed_buf_t keys;               /* key bytes */
+  ed_buf_t keys;                  /* key bytes */
   int64_t max[ED_TOPO_MAX_NODES]; /* highest position per source slot */
 } ed_ahead_t;
 
@@ -83,15 +82,15 @@ struct ed_task {
   int sub;
   int32_t partition;
   ed_subtopology_t *st;
-  ed_store_t *store;       /* NULL: stateless */
+  ed_store_t *store; /* NULL: stateless */
   ed_cache_t cache;
   ed_kvstore_t kv;
   ed_pctx_t ctx;
   void *states[ED_TOPO_MAX_NODES];
   int inited;
-  int active;              /* assigned to this instance now */
-  int stopped;             /* on_error: stop */
-  int need_seek;           /* a commit failed: rewind to the committed offsets */
+  int active;    /* assigned to this instance now */
+  int stopped;   /* on_error: stop */
+  int need_seek; /* a commit failed: rewind to the committed offsets */
   /* Per source slot (index into st->sources): next offset to apply and the
    * one last committed; -1: from the beginning (stateful) or the group's
    * committed offset (stateless). */
@@ -107,10 +106,10 @@ struct ed_task {
   int64_t committed_stream_time;
   ed_schedule_t schedules[ED_MAX_SCHEDULES];
   int nschedules;
-  ed_store_read_t rd;      /* snapshot for cache misses, open within one batch */
+  ed_store_read_t rd; /* snapshot for cache misses, open within one batch */
   int rd_open;
-  ed_buf_t scratch;        /* per-record arena for processors */
-  ed_buf_t enc;            /* commit: expiry index keys, rendered rows */
+  ed_buf_t scratch; /* per-record arena for processors */
+  ed_buf_t enc;     /* commit: expiry index keys, rendered rows */
   ed_store_put_t *puts;
   size_t puts_cap;
   ed_store_meta_put_t *metas;
@@ -131,17 +130,17 @@ struct ed_task {
   int64_t restore_t0_ms;
   int64_t restore_log_ms;   /* last progress line */
   int64_t restore_flush_ms; /* last LMDB commit of restored rows */
-  int64_t restore_mark;  /* after the last marker applied (the meta "changelog" to write) */
-  int64_t caught_up_ms;  /* wall clock when last at the changelog's end; -1 never */
-  ed_buf_t rbuf;         /* restore batch: keys and values */
+  int64_t restore_mark;     /* after the last marker applied (the meta "changelog" to write) */
+  int64_t caught_up_ms;     /* wall clock when last at the changelog's end; -1 never */
+  ed_buf_t rbuf;            /* restore batch: keys and values */
   struct ed_restore_put *rputs;
   size_t nrputs, rputs_cap;
-  int rmarker;           /* a marker is in the batch: its metas are in rmetas */
+  int rmarker; /* a marker is in the batch: its metas are in rmetas */
   ed_store_meta_put_t rmetas[64];
   char rmeta_names[64][48];
   size_t nrmetas;
   ed_ahead_t ahead;
-  int64_t ahead_from;    /* changelog offset to restore from while ahead keys remain */
+  int64_t ahead_from; /* changelog offset to restore from while ahead keys remain */
 };
 
 typedef struct {
@@ -158,7 +157,7 @@ struct ed_runner {
   rd_kafka_t *consumer;
   rd_kafka_t *producer;
   int32_t nparts[ED_TOPO_MAX_SUBS];
-  int internal[ED_TOPO_MAX_NODES]; /* source fed by a sink of this topology */
+  int internal[ED_TOPO_MAX_NODES];     /* source fed by a sink of this topology */
   ed_task_t **tasks[ED_TOPO_MAX_SUBS]; /* [sub][partition] */
   pthread_t thread;
   int thread_started;
@@ -170,12 +169,12 @@ struct ed_runner {
   ed_ratelimit_t bad_log;
   ed_histogram_t commit_latency;
   _Atomic int64_t upstream_lag; /* stateless tasks here: records behind; -1 unknown */
-  int produce_failed; /* a sink record failed delivery since the last commit */
-  int in_txn;         /* exactly_once: a transaction is open */
-  int txn_fatal;      /* exactly_once: the producer was fenced or failed for good */
+  int produce_failed;           /* a sink record failed delivery since the last commit */
+  int in_txn;                   /* exactly_once: a transaction is open */
+  int txn_fatal;                /* exactly_once: the producer was fenced or failed for good */
   char *changelog[ED_TOPO_MAX_STORES]; /* per store: its changelog topic; NULL: none */
-  rd_kafka_t *restorer; /* plain consumer of changelogs (restoring and standby tasks) */
-  int restorer_dirty;   /* the set of changelog partitions to read changed */
+  rd_kafka_t *restorer;        /* plain consumer of changelogs (restoring and standby tasks) */
+  int restorer_dirty;          /* the set of changelog partitions to read changed */
   _Atomic int standby_changed; /* ed_view_set_standbys() was called */
   char member_id[256];
   pthread_mutex_t member_lock;
@@ -188,19 +187,23 @@ typedef struct {
   _Atomic int64_t high;
 } ed_view_pos_t;
 
+/* Per partition: role, restored, restore total, changelog offset and end,
+ * caught-up time (streams/replica.c). */
+#define ED_REPLICA_FIELDS 6
+
 /* A queryable store: one store of one topology, across its partitions. */
 struct ed_view {
   ed_runner_t *runner;
   _Atomic(ed_store_t *) *standby_ready; /* [nparts]: standby copies stale reads may use */
   _Atomic uint8_t *standby_want;        /* [nparts]: set by ed_view_set_standbys() */
-  _Atomic int64_t *replica;             /* [nparts * 6]: role, restored, total, cl offset, cl end, caught up */
-  int store;       /* index in the topology's stores */
+  _Atomic int64_t *replica;             /* [nparts * ED_REPLICA_FIELDS]: see replica.c */
+  int store;                            /* index in the topology's stores */
   int sub;
   const ed_view_def_t *def;
   ed_view_def_t fallback_def; /* for stores added without a description */
   int32_t nparts;
   _Atomic(ed_store_t *) *ready; /* [nparts]: what queries may read */
-  ed_view_pos_t *pos;             /* [nparts] */
+  ed_view_pos_t *pos;           /* [nparts] */
   _Atomic int32_t assigned;
 };
 
@@ -237,8 +240,8 @@ int ed__runner_create(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t
                       ed_runner_t **out, char *err, size_t errlen);
 /* With @p driver: no Kafka clients; every sub-topology has @p partitions. */
 int ed__runner_create_ex(ed_engine_t *e, ed_topology_t *t, const ed_topology_opts_t *opts,
-                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out,
-                         char *err, size_t errlen);
+                         ed_test_driver_t *driver, int32_t partitions, ed_runner_t **out, char *err,
+                         size_t errlen);
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen);
 /* The slot of the source reading @p topic and its sub-topology, or -1. */
 int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub);
