@@ -119,7 +119,10 @@ int ed__restore_begin(ed_task_t *t) {
   int64_t lo = 0, hi = 0;
   rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(r->restorer, t->changelog_topic,
                                                               t->partition, &lo, &hi, 5000);
-  t->standby = 0;
+  if (t->standby) { /* promoted: the reader stops following it as a standby */
+    t->standby = 0;
+    r->restorer_dirty = 1;
+  }
   if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
     ed_log_warn("%s: partition %d: cannot read the changelog's end (%s): checking it from the "
                 "local checkpoint",
