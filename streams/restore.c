@@ -418,7 +418,10 @@ int ed__restore_step(ed_runner_t *r, int wait_ms) {
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(r->restorer);
   rd_kafka_message_t *msgs[1024];
   for (int round = 0; round < 16; round++) {
-    ssize_t n = rd_kafka_consume_batch_queue(q, round == 0 ? wait_ms : 0, msgs, 1024);
+    /* A batch call waits its whole timeout unless the batch fills: take
+     * what is there, and wait (for one record) only when nothing is. */
+    ssize_t n = rd_kafka_consume_batch_queue(q, 0, msgs, 1024);
+    if (n == 0 && round == 0 && wait_ms > 0) n = rd_kafka_consume_batch_queue(q, wait_ms, msgs, 1);
     if (n <= 0) break;
     for (ssize_t i = 0; i < n; i++) {
       rd_kafka_message_t *m = msgs[i];

@@ -471,7 +471,10 @@ static void warm_producer(ed_runner_t *r) {
   for (int i = 0; i < r->topo->nnodes; i++)
     if (r->topo->nodes[i].type == ED_NODE_SINK) warm_topic(r->producer, r->topo->nodes[i].topic);
   for (int s = 0; s < r->topo->nstores; s++)
-    if (r->changelog[s]) warm_topic(r->producer, r->changelog[s]);
+    if (r->changelog[s]) {
+      warm_topic(r->producer, r->changelog[s]);
+      if (r->restorer) warm_topic(r->restorer, r->changelog[s]); /* its first restore */
+    }
 }
 
 int ed__runner_start(ed_runner_t *r, char *err, size_t errlen) {
