@@ -37,10 +37,6 @@ struct eddy_views {
   Eddy__V1__ViewList *msg;
 };
 
-/* murmur2.c: a copy of common/murmur2.c (the installed library links no
- * internal library), tested against the same vectors. */
-EDDY__HIDDEN uint32_t eddy__murmur2(const void *key, size_t len);
-
 /* Fills a borrowed row view of @p msg (with @p value, may be NULL). */
 EDDY__HIDDEN void eddy__row_init(eddy_row_t *r, const Eddy__V1__Row *msg,
                                  const Eddy__V1__Value *value, int with_position);
