@@ -11,31 +11,13 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "streams/bytes.h"
 #include "streams/engine_int.h"
-
-static void put_i64(uint8_t *p, int64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
-}
 
 static int produce(ed_task_t *t, const void *key, size_t klen, const void *val, size_t vlen,
                    rd_kafka_headers_t *h, void *opaque) {
-  ed_runner_t *r = t->r;
-  rd_kafka_resp_err_t kerr;
-  for (;;) {
-    kerr = rd_kafka_producev(r->producer, RD_KAFKA_V_TOPIC(t->changelog_topic),
-                             RD_KAFKA_V_PARTITION(t->partition), RD_KAFKA_V_KEY((void *)key, klen),
-                             RD_KAFKA_V_VALUE((void *)val, vlen),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                             RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-    rd_kafka_poll(r->producer, 10);
-  }
-  if (kerr == RD_KAFKA_RESP_ERR_NO_ERROR) return ED_OK;
-  rd_kafka_headers_destroy(h);
-  ed_log_error("%s: cannot produce to %s: %s", r->topo->name, t->changelog_topic,
-               rd_kafka_err2str(kerr));
-  return ED_EKAFKA;
+  return ed__runner_produce_to(t->r, t->changelog_topic, t->partition, key, klen, val, vlen, 0, h,
+                               opaque);
 }
 
 /* The marker's value: the commit's metadata, [u16 count] then per value
@@ -50,7 +32,7 @@ static void encode_metas(const ed_store_meta_put_t *m, size_t n, ed_buf_t *out) 
     b[0] = (uint8_t)len;
     ed_buf_append(out, b, 1);
     ed_buf_append(out, m[i].name, len);
-    put_i64(b, m[i].value);
+    ed_put_be(b, (uint64_t)m[i].value, 8);
     ed_buf_append(out, b, 8);
   }
 }
@@ -62,13 +44,13 @@ void ed__changelog_emit(ed_task_t *t) {
   uint8_t pos[17 + 8 * ED_TOPO_MAX_NODES];
   pos[16] = (uint8_t)nslots;
   for (int k = 0; k < nslots; k++)
-    put_i64(pos + 17 + 8 * k, t->next_offset[k]);
+    ed_put_be(pos + 17 + 8 * k, (uint64_t)t->next_offset[k], 8);
   size_t poslen = 17 + 8 * (size_t)nslots;
   for (size_t i = 0; i < c->ndirty; i++) {
     ed_cache_ref_t idx = c->dirty[i];
     const ed_cache_entry_t *e = ed_cache_entry(c, idx);
-    put_i64(pos, e->drop_expire);
-    put_i64(pos + 8, e->present ? e->expire_at : 0);
+    ed_put_be(pos, (uint64_t)e->drop_expire, 8);
+    ed_put_be(pos + 8, (uint64_t)(e->present ? e->expire_at : 0), 8);
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, ED_CL_POS, -1, pos, (ssize_t)poslen);
     if (produce(t, ed_cache_key(c, idx), e->key_len, e->present ? ed_cache_val(c, idx) : NULL,

@@ -246,6 +246,13 @@ int ed__runner_start(ed_runner_t *r, char *err, size_t errlen);
 /* The slot of the source reading @p topic and its sub-topology, or -1. */
 int ed__runner_find_source(const ed_runner_t *r, const char *topic, int *sub);
 
+/* A client config: @p defaults, then the engine's kafka properties, then
+ * @p fixed, then bootstrap.servers; eddy's log callback. NULL (with @p err)
+ * on a bad property. */
+rd_kafka_conf_t *ed__runner_client_conf(ed_engine_t *e, const char *const (*defaults)[2], size_t nd,
+                                        const char *const (*fixed)[2], size_t nf, char *err,
+                                        size_t errlen);
+
 /* runner_rebalance.c: the consumer's rebalance callback (opaque: the runner). */
 void ed__runner_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t *parts, void *opaque);
@@ -268,6 +275,9 @@ void ed__txn_abort(ed_runner_t *r);
  * commits, group offsets; rewinds on failure), run every commit interval,
  * on revocation and at stop. */
 void ed__runner_commit_all(ed_runner_t *r);
+/* The active tasks' group offsets: next (@p next) or committed, stateless
+ * ones tagged with the fingerprint. NULL: none. Caller destroys. */
+rd_kafka_topic_partition_list_t *ed__runner_offsets(ed_runner_t *r, int next);
 void ed__runner_join(ed_runner_t *r);
 void ed__runner_destroy(ed_runner_t *r);
 ed_view_t *ed__runner_view_of_store(ed_runner_t *r, int store);
@@ -277,6 +287,11 @@ void ed__runner_count_bad(ed_runner_t *r, const char *reason, const char *detail
  * (taken over). Returns ED_OK or ED_EKAFKA. */
 int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_t klen,
                        const void *val, size_t vlen, int64_t ts, rd_kafka_headers_t *hdrs);
+/* The same to an explicit @p partition (RD_KAFKA_PARTITION_UA: murmur2),
+ * with @p opaque for the delivery report; never to a test driver. */
+int ed__runner_produce_to(ed_runner_t *r, const char *topic, int32_t partition, const void *key,
+                          size_t klen, const void *val, size_t vlen, int64_t ts,
+                          rd_kafka_headers_t *hdrs, void *opaque);
 
 /* testdriver.c: a sink record produced under a test driver. */
 int ed__driver_produce(ed_test_driver_t *d, const char *topic, const void *key, size_t klen,
@@ -320,6 +335,8 @@ int ed__ahead_put(ed_ahead_t *a, const void *key, size_t klen, const int64_t *po
 int ed__ahead_skip(const ed_ahead_t *a, const void *key, size_t klen, int slot, int64_t offset);
 
 /* task.c */
+/* Grows t->puts to hold @p n entries. ED_OK or ED_ENOMEM. */
+int ed__task_reserve_puts(ed_task_t *t, size_t n);
 /* Fills t->metas with what a commit stores besides rows; returns how many. */
 size_t ed__task_collect_metas(ed_task_t *t);
 int ed__task_create(ed_runner_t *r, int sub, int32_t partition, ed_task_t **out, char *err,

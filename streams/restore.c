@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "streams/bytes.h"
 #include "streams/engine_int.h"
 
 #define ED_RESTORE_BATCH 32768
@@ -29,42 +30,20 @@ struct ed_restore_put {
   int has_val;
 };
 
-static int64_t get_i64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return (int64_t)v;
-}
-
 int ed__restore_create(ed_runner_t *r, char *err, size_t errlen) {
-  ed_engine_t *e = r->engine;
-  rd_kafka_conf_t *kc = rd_kafka_conf_new();
-  char kerr[512];
-  int ok = 1;
-  for (size_t i = 0; i < e->nkafka && ok; i++) {
-    if (strcmp(e->kafka[i].name, "group.id") == 0 ||
-        strcmp(e->kafka[i].name, "group.instance.id") == 0 ||
-        strncmp(e->kafka[i].name, "transactional", 13) == 0)
-      continue;
-    if (rd_kafka_conf_set(kc, e->kafka[i].name, e->kafka[i].value, kerr, sizeof kerr) !=
-        RD_KAFKA_CONF_OK)
-      ok = 0;
-  }
+  /* Assigned, never subscribed: the group id only satisfies librdkafka. */
   static const char *const fixed[][2] = {
       {"enable.auto.commit", "false"},    {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},   {"isolation.level", "read_committed"},
       {"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "1048576"},
       {"group.id", "eddy-restorer"},
   };
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && ok; i++)
-    if (rd_kafka_conf_set(kc, fixed[i][0], fixed[i][1], kerr, sizeof kerr) != RD_KAFKA_CONF_OK)
-      ok = 0;
-  if (ok && e->bootstrap &&
-      rd_kafka_conf_set(kc, "bootstrap.servers", e->bootstrap, kerr, sizeof kerr) !=
-          RD_KAFKA_CONF_OK)
-    ok = 0;
-  if (ok) r->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, kerr, sizeof kerr);
-  if (!ok || r->restorer == NULL) {
+  rd_kafka_conf_t *kc = ed__runner_client_conf(r->engine, NULL, 0, fixed,
+                                               sizeof fixed / sizeof fixed[0], err, errlen);
+  if (kc == NULL) return ED_ECONFIG;
+  char kerr[512];
+  r->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, kerr, sizeof kerr);
+  if (r->restorer == NULL) {
     rd_kafka_conf_destroy(kc);
     snprintf(err, errlen, "%s: cannot create the changelog reader: %s", r->topo->name, kerr);
     return ED_EKAFKA;
@@ -201,7 +180,7 @@ static int decode_metas(ed_task_t *t, const uint8_t *p, size_t len) {
     memcpy(t->rmeta_names[i], p + at, nl);
     t->rmeta_names[i][nl] = '\0';
     at += nl;
-    t->rmetas[i] = (ed_store_meta_put_t){t->rmeta_names[i], get_i64(p + at)};
+    t->rmetas[i] = (ed_store_meta_put_t){t->rmeta_names[i], (int64_t)ed_get_be(p + at, 8)};
     at += 8;
   }
   t->nrmetas = n;
@@ -212,12 +191,8 @@ static int decode_metas(ed_task_t *t, const uint8_t *p, size_t len) {
  * checkpoint after it. */
 static int flush_batch(ed_task_t *t) {
   if (t->nrputs == 0 && !t->rmarker) return ED_OK;
-  if (t->nrputs > t->puts_cap) {
-    ed_store_put_t *p = realloc(t->puts, t->nrputs * sizeof *p);
-    if (p == NULL) return ED_ENOMEM;
-    t->puts = p;
-    t->puts_cap = t->nrputs;
-  }
+  /* a row can be two puts: its old expiry dropped, then the row */
+  if (ed__task_reserve_puts(t, 2 * t->nrputs) != ED_OK) return ED_ENOMEM;
   size_t n = 0;
   for (size_t i = 0; i < t->nrputs; i++) {
     struct ed_restore_put *rp = &t->rputs[i];
@@ -274,12 +249,12 @@ static int add_row(ed_task_t *t, const rd_kafka_message_t *m, const uint8_t *pos
   rp->has_val = m->payload != NULL;
   if (m->payload) ed_buf_append(&t->rbuf, m->payload, m->len);
   if (ed_buf_failed(&t->rbuf)) return ED_ENOMEM;
-  rp->drop_expire = get_i64(pos);
-  rp->expire_at = get_i64(pos + 8);
+  rp->drop_expire = (int64_t)ed_get_be(pos, 8);
+  rp->expire_at = (int64_t)ed_get_be(pos + 8, 8);
   int npos = pos[16];
   int64_t offs[ED_TOPO_MAX_NODES];
   for (int k = 0; k < npos; k++)
-    offs[k] = get_i64(pos + 17 + 8 * k);
+    offs[k] = (int64_t)ed_get_be(pos + 17 + 8 * k, 8);
   t->nrputs++;
   /* Until a marker closes its commit, the row is ahead of the resume point. */
   return ed__ahead_put(&t->ahead, m->key, m->key_len, offs, npos);

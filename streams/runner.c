@@ -39,9 +39,9 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 /* A client config: @p defaults, then the user's properties, then @p fixed
  * (eddy's own, which the user may not change). */
-static rd_kafka_conf_t *client_conf(ed_engine_t *e, const char *const (*defaults)[2], size_t nd,
-                                    const char *const (*fixed)[2], size_t nf, char *err,
-                                    size_t errlen) {
+rd_kafka_conf_t *ed__runner_client_conf(ed_engine_t *e, const char *const (*defaults)[2], size_t nd,
+                                        const char *const (*fixed)[2], size_t nf, char *err,
+                                        size_t errlen) {
   rd_kafka_conf_t *kc = rd_kafka_conf_new();
   int rc = ED_OK;
   for (size_t i = 0; rc == ED_OK && i < nd; i++)
@@ -93,7 +93,7 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
       {"partitioner", "murmur2_random"}, /* the Java client's default */
       {"enable.idempotence", "true"},    /* no duplicates or reordering on retries */
   };
-  rd_kafka_conf_t *cc = client_conf(e, cdefaults, 4, cfixed, 3, err, errlen);
+  rd_kafka_conf_t *cc = ed__runner_client_conf(e, cdefaults, 4, cfixed, 3, err, errlen);
   if (cc == NULL) return ED_ECONFIG;
   if (conf_set(cc, "group.id", r->group, err, errlen) != ED_OK) {
     rd_kafka_conf_destroy(cc);
@@ -109,7 +109,7 @@ static int clients_create(ed_runner_t *r, char *err, size_t errlen) {
     return ED_EKAFKA;
   }
   rd_kafka_poll_set_consumer(r->consumer);
-  rd_kafka_conf_t *pc = client_conf(e, pdefaults, 3, pfixed, 2, err, errlen);
+  rd_kafka_conf_t *pc = ed__runner_client_conf(e, pdefaults, 3, pfixed, 2, err, errlen);
   if (pc == NULL) return ED_ECONFIG;
   if (e->exactly_once) {
     char txid[1024];
@@ -333,12 +333,20 @@ int ed__runner_produce(ed_runner_t *r, const char *topic, const void *key, size_
     if (hdrs) rd_kafka_headers_destroy(hdrs);
     return ed__driver_produce(r->driver, topic, key, klen, val, vlen, ts, NULL, 0);
   }
+  return ed__runner_produce_to(r, topic, RD_KAFKA_PARTITION_UA, key, klen, val, vlen, ts, hdrs,
+                               NULL);
+}
+
+int ed__runner_produce_to(ed_runner_t *r, const char *topic, int32_t partition, const void *key,
+                          size_t klen, const void *val, size_t vlen, int64_t ts,
+                          rd_kafka_headers_t *hdrs, void *opaque) {
   rd_kafka_resp_err_t kerr;
   for (;;) {
-    kerr = rd_kafka_producev(
-        r->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, klen),
-        RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    kerr = rd_kafka_producev(r->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0), RD_KAFKA_V_HEADERS(hdrs),
+                             RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
     rd_kafka_poll(r->producer, 10);
   }

@@ -34,9 +34,10 @@ static void seek_failed(ed_runner_t *r) {
   }
 }
 
-/* Kafka's group offsets follow the commits: the resume point of stateless
- * tasks, and what lag tooling reads. */
-static void commit_group_offsets(ed_runner_t *r) {
+/* The group offsets of the active tasks: their next offsets (@p next) or
+ * their committed ones, stateless tasks' tagged with the definition's
+ * fingerprint. NULL when there are none. */
+rd_kafka_topic_partition_list_t *ed__runner_offsets(ed_runner_t *r, int next) {
   rd_kafka_topic_partition_list_t *l = NULL;
   char tag[32];
   ed__runner_fingerprint_tag(r, tag, sizeof tag);
@@ -45,11 +46,12 @@ static void commit_group_offsets(ed_runner_t *r) {
       ed_task_t *t = r->tasks[s][p];
       if (t == NULL || !t->active) continue;
       for (int k = 0; k < t->st->nsources; k++) {
-        if (t->committed[k] < 0) continue;
+        int64_t off = next ? t->next_offset[k] : t->committed[k];
+        if (off < 0) continue;
         if (l == NULL) l = rd_kafka_topic_partition_list_new(8);
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p);
-        tp->offset = t->committed[k];
+        tp->offset = off;
         if (t->store == NULL && r->topo->fingerprint) {
           tp->metadata = strdup(tag); /* freed with the list */
           tp->metadata_size = tp->metadata ? strlen(tag) : 0;
@@ -57,6 +59,13 @@ static void commit_group_offsets(ed_runner_t *r) {
       }
     }
   }
+  return l;
+}
+
+/* Kafka's group offsets follow the commits: the resume point of stateless
+ * tasks, and what lag tooling reads. */
+static void commit_group_offsets(ed_runner_t *r) {
+  rd_kafka_topic_partition_list_t *l = ed__runner_offsets(r, 0);
   if (l == NULL) return;
   rd_kafka_commit(r->consumer, l, 1);
   rd_kafka_topic_partition_list_destroy(l);

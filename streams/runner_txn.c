@@ -40,38 +40,16 @@ void ed__txn_begin(ed_runner_t *r) {
   r->in_txn = 1;
 }
 
-static rd_kafka_topic_partition_list_t *next_offsets(ed_runner_t *r) {
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-  char tag[32];
-  ed__runner_fingerprint_tag(r, tag, sizeof tag);
-  for (int s = 0; s < r->topo->nsubs; s++)
-    for (int32_t p = 0; p < r->nparts[s]; p++) {
-      ed_task_t *t = r->tasks[s][p];
-      if (t == NULL || !t->active) continue;
-      for (int k = 0; k < t->st->nsources; k++) {
-        if (t->next_offset[k] < 0) continue;
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_add(l, r->topo->nodes[t->st->sources[k]].topic, p);
-        tp->offset = t->next_offset[k];
-        if (t->store == NULL && r->topo->fingerprint) {
-          tp->metadata = strdup(tag); /* freed with the list */
-          tp->metadata_size = tp->metadata ? strlen(tag) : 0;
-        }
-      }
-    }
-  return l;
-}
-
 int ed__txn_commit(ed_runner_t *r) {
   if (!r->in_txn) return r->txn_fatal ? ED_EKAFKA : ED_OK;
   rd_kafka_error_t *kerr = NULL;
-  rd_kafka_topic_partition_list_t *l = next_offsets(r);
-  if (l->cnt > 0) {
+  rd_kafka_topic_partition_list_t *l = ed__runner_offsets(r, 1);
+  if (l != NULL) {
     rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(r->consumer);
     kerr = rd_kafka_send_offsets_to_transaction(r->producer, l, md, 30000);
     rd_kafka_consumer_group_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(l);
   }
-  rd_kafka_topic_partition_list_destroy(l);
   if (kerr == NULL) kerr = rd_kafka_commit_transaction(r->producer, 30000);
   r->in_txn = 0;
   if (kerr == NULL) return ED_OK;

@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "streams/bytes.h"
 #include "streams/engine_int.h"
 
 #define ED_META_FINGERPRINT "fingerprint"
@@ -226,16 +227,6 @@ static void run_children(ed_task_t *t, int node, const ed_record_t *rec) {
   for (int i = 0; i < n->nchildren && !t->ctx.bad; i++) run_node(t, n->children[i], rec);
 }
 
-static void put_be(uint8_t *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; i++) v = v << 8 | p[i];
-  return v;
-}
-
 /* The ED_SRC_HEADER value for the next record produced for the current
  * one: a processor may forward several records per input (a flatMap). */
 static int src_position(ed_task_t *t, uint8_t h[ED_SRC_LEN]) {
@@ -245,10 +236,10 @@ static int src_position(ed_task_t *t, uint8_t h[ED_SRC_LEN]) {
     return ED_ETOOBIG;
   }
   h[0] = (uint8_t)t->ctx.slot;
-  put_be(h + 1, (uint32_t)m->partition, 4);
-  put_be(h + 5, (uint64_t)m->offset, 8);
-  put_be(h + 13, t->ctx.seq++, 4);
-  put_be(h + 17, t->r->topo->fingerprint, 8);
+  ed_put_be(h + 1, (uint32_t)m->partition, 4);
+  ed_put_be(h + 5, (uint64_t)m->offset, 8);
+  ed_put_be(h + 13, t->ctx.seq++, 4);
+  ed_put_be(h + 17, t->r->topo->fingerprint, 8);
   return ED_OK;
 }
 
@@ -292,11 +283,11 @@ static void run_node(ed_task_t *t, int node, const ed_record_t *rec) {
 static int duplicate(ed_task_t *t, const ed_inmsg_t *m) {
   if (t->store == NULL || m->src == NULL || m->src_len != ED_SRC_LEN) return 0;
   const uint8_t *h = m->src;
-  uint32_t part = (uint32_t)get_be(h + 1, 4);
-  int64_t pos = (int64_t)(get_be(h + 5, 8) << ED_SRC_SEQ_BITS | get_be(h + 13, 4));
+  uint32_t part = (uint32_t)ed_get_be(h + 1, 4);
+  int64_t pos = (int64_t)(ed_get_be(h + 5, 8) << ED_SRC_SEQ_BITS | ed_get_be(h + 13, 4));
   /* Produced by an older definition of the view: its state was dropped and
    * is being rebuilt from the source, so this record no longer counts. */
-  if (get_be(h + 17, 8) != t->r->topo->fingerprint) return 1;
+  if (ed_get_be(h + 17, 8) != t->r->topo->fingerprint) return 1;
   size_t idx = (size_t)h[0] * (size_t)t->nup + part;
   if ((int32_t)part >= t->nup || idx >= t->nsrc) return 0;
   if (pos <= t->src_seen[idx]) return 1;

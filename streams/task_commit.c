@@ -60,7 +60,7 @@ static int fail_commit(ed_task_t *t, int rc) {
   return rc;
 }
 
-static int reserve_puts(ed_task_t *t, size_t n) {
+int ed__task_reserve_puts(ed_task_t *t, size_t n) {
   if (t->puts_cap >= n) return ED_OK;
   ed_store_put_t *p = realloc(t->puts, n * sizeof *p);
   if (p == NULL) return ED_ENOMEM;
@@ -105,7 +105,7 @@ int ed__task_commit(ed_task_t *t, char *err, size_t errlen) {
     t->committed_stream_time = t->stream_time;
     return ED_OK;
   }
-  if (reserve_puts(t, 2 * c->ndirty) != ED_OK) {
+  if (ed__task_reserve_puts(t, 2 * c->ndirty) != ED_OK) {
     snprintf(err, errlen, "out of memory");
     return fail_commit(t, ED_ENOMEM);
   }
