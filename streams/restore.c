@@ -92,6 +92,19 @@ static int64_t start_offset(ed_task_t *t, int64_t lo, int64_t hi) {
   return lo;
 }
 
+/* Makes the changelog reader follow @p t from offset @p from (-1: the
+ * beginning) with an empty batch; @p end: where a restore stops, -1 for
+ * a standby (learned as it goes). */
+static void follow_from(ed_task_t *t, int64_t from, int64_t end) {
+  t->restore_pos = t->restore_start = t->restore_mark = from;
+  t->restore_end = end;
+  t->rmarker = 0;
+  t->nrputs = 0;
+  ed_buf_reset(&t->rbuf);
+  ed__ahead_clear(&t->ahead);
+  t->r->restorer_dirty = 1;
+}
+
 int ed__restore_begin(ed_task_t *t) {
   if (t->changelog_topic == NULL || t->store == NULL) return 0;
   ed_runner_t *r = t->r;
@@ -123,16 +136,9 @@ int ed__restore_begin(ed_task_t *t) {
     ed__replica_publish(t);
     return 0;
   }
-  t->restore_pos = t->restore_start = start_offset(t, lo, hi == INT64_MAX ? INT64_MAX : hi);
-  t->restore_mark = t->restore_pos;
-  t->restore_end = hi;
+  follow_from(t, start_offset(t, lo, hi), hi);
   t->restoring = 1;
   t->restore_t0_ms = t->restore_log_ms = ed_now_ms();
-  t->rmarker = 0;
-  t->nrputs = 0;
-  ed_buf_reset(&t->rbuf);
-  ed__ahead_clear(&t->ahead);
-  r->restorer_dirty = 1;
   ed_log_info("%s: partition %d: restoring from %s offset %" PRId64 " to %" PRId64 " (%" PRId64
               " records)",
               r->topo->name, (int)t->partition, t->changelog_topic, t->restore_pos, hi,
@@ -368,12 +374,8 @@ static void sync_standbys(ed_runner_t *r) {
       }
       ed_task_t *t = *tt;
       t->standby = 1;
-      t->restore_pos = t->changelog_next >= 0 ? t->changelog_next : -1;
-      if (t->restore_pos < 0 && has_rows(t)) clear_state(t);
-      t->restore_start = t->restore_mark = t->restore_pos;
-      t->restore_end = -1;
-      ed__ahead_clear(&t->ahead);
-      r->restorer_dirty = 1;
+      if (t->changelog_next < 0 && has_rows(t)) clear_state(t);
+      follow_from(t, t->changelog_next >= 0 ? t->changelog_next : -1, -1);
       ed_log_info("%s: partition %d: keeping a standby from changelog offset %" PRId64,
                   r->topo->name, (int)p, t->restore_pos);
       ed__replica_publish(t);
